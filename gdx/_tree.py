@@ -1,0 +1,189 @@
+"""Tree helpers shared by every transformation.
+
+They mirror the arithmetic of optax's tree utilities operation for operation,
+so that gdx and optax produce the same float32 numbers, but are written to be
+valid under `jax.numpy_dtype_promotion('strict')`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def safe_increment(count: jax.typing.ArrayLike) -> jax.Array:
+    """Returns `count + 1`, saturating at the dtype's maximum instead of wrapping.
+
+    An int32 step counter at 2**31 - 1 stays there, so bias corrections and
+    schedules stay finite on arbitrarily long runs.
+    """
+    count = jnp.asarray(count)
+    if jnp.issubdtype(count.dtype, jnp.integer):
+        max_value = jnp.iinfo(count.dtype).max
+    elif jnp.issubdtype(count.dtype, jnp.floating):
+        max_value = jnp.finfo(count.dtype).max
+    else:
+        raise TypeError(f"safe_increment: count must be an integer or float array, got {count.dtype}")
+    max_value = jnp.array(max_value, count.dtype)
+    return jnp.where(count < max_value, count + jnp.array(1, count.dtype), max_value)
+
+
+safe_int32_increment = safe_increment
+
+
+def zero_count() -> jax.Array:
+    """A fresh int32 step counter."""
+    return jnp.zeros([], jnp.int32)
+
+
+def tree_zeros_like(tree: Any, dtype: jax.typing.DTypeLike | None = None) -> Any:
+    """Zeros with the structure (and, unless `dtype` is given, the dtypes) of `tree`."""
+    return jax.tree.map(lambda x: jnp.zeros_like(x, dtype=dtype), tree)
+
+
+def tree_cast(tree: Any, dtype: jax.typing.DTypeLike | None) -> Any:
+    """Casts every leaf to `dtype`; `dtype=None` leaves the tree unchanged."""
+    if dtype is None:
+        return tree
+    return jax.tree.map(lambda x: x.astype(dtype), tree)
+
+
+def global_norm(tree: Any) -> jax.Array:
+    """`sqrt(sum_leaves sum(|x|**2))`, the L2 norm of the tree as one flat vector.
+
+    Accumulates leaf by leaf in the leaves' promoted dtype, as optax does.
+    """
+    leaves = [x for x in jax.tree.leaves(tree) if x is not None]
+    if not leaves:
+        return jnp.zeros([], jnp.float32)
+    squares = [jnp.sum(_abs_sq(x)) for x in leaves]
+    dtype = jnp.result_type(*squares)
+    total = squares[0].astype(dtype)
+    for s in squares[1:]:
+        total = total + s.astype(dtype)
+    return jnp.sqrt(total)
+
+
+def _abs_sq(x: jax.Array) -> jax.Array:
+    if jnp.iscomplexobj(x):
+        return (x.conj() * x).real
+    return x * x
+
+
+def power(x: jax.Array, order: int | float) -> jax.Array:
+    """`x ** order`, strict-promotion safe (an integer order stays an integer power)."""
+    return x**order
+
+
+def bias_correction(moment: Any, decay: jax.typing.ArrayLike, count: jax.Array) -> Any:
+    """`moment / (1 - decay**count)`, the division done in each leaf's dtype.
+
+    `decay**count` is computed in float32 (as optax's standard promotion of a
+    Python float with an int32 counter does) so it does not round to 1 in low
+    precision.
+    """
+    decay = jnp.asarray(decay, jnp.float32) if not _is_float_array(decay) else decay
+    correction = 1 - decay ** count.astype(decay.dtype)
+    return jax.tree.map(lambda t: t / correction.astype(t.dtype), moment)
+
+
+def _is_float_array(x: Any) -> bool:
+    return isinstance(x, jax.Array | np.ndarray) and jnp.issubdtype(x.dtype, jnp.floating)
+
+
+def update_moment(updates: Any, moments: Any, decay: Any, order: int) -> Any:
+    """`m <- (1 - decay) * g**order + decay * m`, leaf by leaf (`None` leaves kept)."""
+    return jax.tree.map(
+        lambda g, t: None if g is None else (1 - decay) * (g**order) + decay * t,
+        updates,
+        moments,
+        is_leaf=_is_none,
+    )
+
+
+def update_moment_per_elem_norm(updates: Any, moments: Any, decay: Any, order: int) -> Any:
+    """`v <- (1 - decay) * |g|**order + decay * v`; for complex `g`, `|g|**2 = g * conj(g)`."""
+
+    def orderth_norm(g):
+        if not jnp.iscomplexobj(g):
+            return g**order
+        half_order = order / 2
+        if float(half_order).is_integer():
+            half_order = int(half_order)
+        return _abs_sq(g) ** half_order
+
+    return jax.tree.map(
+        lambda g, t: None if g is None else (1 - decay) * orderth_norm(g) + decay * t,
+        updates,
+        moments,
+        is_leaf=_is_none,
+    )
+
+
+def check_same_structure(updates: Any, reference: Any, *, who: str, what: str) -> None:
+    """Raises `ValueError` naming the first differing path if the two trees differ.
+
+    Called at trace time (structures are static), so it costs nothing per step.
+    `who` names the transformation, `what` the reference tree (e.g. "state.mu").
+    """
+    if jax.tree.structure(updates, is_leaf=_is_none) == jax.tree.structure(reference, is_leaf=_is_none):
+        shapes_differ = _first_shape_difference(updates, reference)
+        if shapes_differ is None:
+            return
+        path, got, expected = shapes_differ
+        raise ValueError(
+            f"{who}: the updates leaf at {path} has shape {got} but {what} has shape {expected}; "
+            "grads must have the structure and shapes of the params the state was built from"
+        )
+    got_paths = _paths(updates)
+    expected_paths = _paths(reference)
+    first = next(
+        (i for i, (a, b) in enumerate(zip(got_paths, expected_paths)) if a != b),
+        min(len(got_paths), len(expected_paths)),
+    )
+    got_at = got_paths[first] if first < len(got_paths) else "<nothing>"
+    expected_at = expected_paths[first] if first < len(expected_paths) else "<nothing>"
+    raise ValueError(
+        f"{who}: the updates tree differs from {what} at leaf #{first}: updates have "
+        f"{got_at}, {what} has {expected_at} ({len(got_paths)} vs {len(expected_paths)} leaves); "
+        "grads must have the structure of the params the state was built from"
+    )
+
+
+def _paths(tree: Any) -> list[str]:
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree, is_leaf=_is_none)
+    return [jax.tree_util.keystr(path) or "<root>" for path, _ in leaves]
+
+
+def _first_shape_difference(updates: Any, reference: Any) -> tuple[str, Any, Any] | None:
+    got, _ = jax.tree_util.tree_flatten_with_path(updates, is_leaf=_is_none)
+    expected = jax.tree.leaves(reference, is_leaf=_is_none)
+    for (path, a), b in zip(got, expected):
+        shape_a, shape_b = jnp.shape(a) if a is not None else None, jnp.shape(b) if b is not None else None
+        if shape_a != shape_b:
+            return jax.tree_util.keystr(path) or "<root>", shape_a, shape_b
+    return None
+
+
+def check_float_params(params: Any, *, who: str) -> None:
+    """Raises `TypeError` if a params leaf is not floating point (or complex).
+
+    Integer and boolean params cannot take a gradient step; catching them at
+    `init` beats a silent truncation of every update to zero.
+    """
+    leaves, _ = jax.tree_util.tree_flatten_with_path(params)
+    for path, leaf in leaves:
+        dtype = jnp.result_type(leaf)
+        if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.complexfloating)):
+            raise TypeError(
+                f"{who}: params leaf at {jax.tree_util.keystr(path) or '<root>'} has dtype {dtype}; "
+                "optimizers need floating-point params (cast it, e.g. x.astype(jnp.float32), "
+                "or keep it out of the optimized tree)"
+            )

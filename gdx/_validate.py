@@ -1,0 +1,141 @@
+"""Hyperparameter validation: fail at construction, naming the argument.
+
+Checks run only on concrete Python/NumPy numbers. Traced values (a
+hyperparameter injected under `jit`) and schedules (callables) are accepted
+as they are, because their values are not known at construction time.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def concrete_number(value: Any) -> float | None:
+    """Returns `value` as a float if it is a concrete real number, else `None`."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0:
+        if np.issubdtype(np.asarray(value).dtype, np.number):
+            return float(value)
+    try:  # a concrete (non-traced) 0-d jax.Array
+        import jax
+
+        if isinstance(value, jax.Array) and not isinstance(value, jax.core.Tracer) and value.ndim == 0:
+            return float(value)
+    except Exception:  # noqa: BLE001 - anything that cannot be read is treated as not concrete
+        return None
+    return None
+
+
+def _fail(who: str, name: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"{who}: {name} must be {allowed}, got {value!r}")
+
+
+def _check_finite(who: str, name: str, value: Any, number: float) -> None:
+    if math.isnan(number) or math.isinf(number):
+        _fail(who, name, value, "a finite number")
+
+
+def positive(who: str, name: str, value: Any) -> None:
+    """`value > 0` (learning rates, max norms, ...)."""
+    number = concrete_number(value)
+    if number is None:
+        return
+    _check_finite(who, name, value, number)
+    if number <= 0:
+        _fail(who, name, value, "> 0")
+
+
+def non_negative(who: str, name: str, value: Any) -> None:
+    """`value >= 0` (eps, weight decay, ...)."""
+    number = concrete_number(value)
+    if number is None:
+        return
+    _check_finite(who, name, value, number)
+    if number < 0:
+        _fail(who, name, value, ">= 0")
+
+
+def decay_rate(who: str, name: str, value: Any) -> None:
+    """`0 <= value < 1` (b1, b2, momentum, decay of a moving average)."""
+    number = concrete_number(value)
+    if number is None:
+        return
+    _check_finite(who, name, value, number)
+    if not 0 <= number < 1:
+        _fail(who, name, value, "in [0, 1)")
+
+
+def closed_unit(who: str, name: str, value: Any) -> None:
+    """`0 <= value <= 1` (fractions such as `alpha`, `pct_start`)."""
+    number = concrete_number(value)
+    if number is None:
+        return
+    _check_finite(who, name, value, number)
+    if not 0 <= number <= 1:
+        _fail(who, name, value, "in [0, 1]")
+
+
+def finite(who: str, name: str, value: Any) -> None:
+    """Any finite real number."""
+    number = concrete_number(value)
+    if number is not None:
+        _check_finite(who, name, value, number)
+
+
+def learning_rate(who: str, value: Any, name: str = "learning_rate") -> None:
+    """A positive number or a schedule (a callable of the step count)."""
+    if callable(value):
+        return
+    if concrete_number(value) is None and not _is_array_like(value):
+        raise TypeError(f"{who}: {name} must be a positive number or a schedule (callable), got {value!r}")
+    positive(who, name, value)
+
+
+def schedule_or_number(who: str, name: str, value: Any) -> None:
+    """A number (any sign) or a schedule, as low-level `scale`-like transforms take."""
+    if callable(value):
+        return
+    if concrete_number(value) is None and not _is_array_like(value):
+        raise TypeError(f"{who}: {name} must be a number or a schedule (callable), got {value!r}")
+    finite(who, name, value)
+
+
+def positive_int(who: str, name: str, value: Any) -> None:
+    """An integer `>= 1` (step counts)."""
+    number = concrete_number(value)
+    if number is None:
+        return
+    if not number.is_integer() or number < 1:
+        _fail(who, name, value, "an integer >= 1")
+
+
+def non_negative_int(who: str, name: str, value: Any) -> None:
+    """An integer `>= 0`."""
+    number = concrete_number(value)
+    if number is None:
+        return
+    if not number.is_integer() or number < 0:
+        _fail(who, name, value, "an integer >= 0")
+
+
+def one_of(who: str, name: str, value: Any, allowed: tuple[Any, ...]) -> None:
+    """`value in allowed`."""
+    if value not in allowed:
+        _fail(who, name, value, f"one of {allowed}")
+
+
+def is_callable_or_none(who: str, name: str, value: Any) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{who}: {name} must be callable or None, got {value!r}")
+
+
+def _is_array_like(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+

@@ -1,0 +1,1 @@
+"""gdx.optimizers: see the modules of this package."""

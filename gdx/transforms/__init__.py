@@ -1,0 +1,1 @@
+"""gdx.transforms: see the modules of this package."""

@@ -1,0 +1,1 @@
+"""gdx.wrappers: see the modules of this package."""

@@ -1,0 +1,159 @@
+"""Side-by-side runs of a gdx transformation and its optax counterpart.
+
+`assert_parity(gdx_tx, optax_tx)` trains the same random pytree (nested dicts
+and tuples, a scalar, a 3-D leaf, a bfloat16 leaf) with fresh random gradients
+for `steps` steps, each side as one jitted `lax.scan` (so a case compiles
+once), gdx under strict dtype promotion and optax under standard promotion
+(optax fails under strict). Params are compared after every step, and the
+final states are compared leaf by leaf, paths included, so the state layout
+must match optax's too.
+
+Tolerances (DESIGN.md): float32 rtol 1e-6, atol 1e-7; bfloat16 rtol 1e-2 with
+atol 1e-2 (one bfloat16 ulp at 1.0 is 7.8e-3, so a lone rounding difference
+near zero must not fail the case).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import gdx
+
+TOLERANCES = {
+    np.dtype(jnp.float32): dict(rtol=1e-6, atol=1e-7),
+    np.dtype(jnp.bfloat16): dict(rtol=1e-2, atol=1e-2),
+}
+
+
+def optax_promotion():
+    """Context for reference optax calls (optax does not survive strict promotion)."""
+    return jax.numpy_dtype_promotion("standard")
+
+
+def make_params(seed: int = 0, *, bfloat16: bool = True) -> dict[str, Any]:
+    """A small pytree of mixed shapes: nested dict and tuple, scalar, 3-D, bf16 leaf."""
+    keys = jax.random.split(jax.random.key(seed), 6)
+    params: dict[str, Any] = {
+        "dense": {
+            "kernel": jax.random.normal(keys[0], (4, 3), jnp.float32),
+            "bias": jax.random.normal(keys[1], (3,), jnp.float32),
+        },
+        "conv": (jax.random.normal(keys[2], (2, 3, 4), jnp.float32),),
+        "scale": jax.random.normal(keys[3], (), jnp.float32),
+        "matrix": jax.random.normal(keys[4], (5, 6), jnp.float32),
+    }
+    if bfloat16:
+        params["embedding"] = jax.random.normal(keys[5], (6, 2), jnp.bfloat16)
+    return params
+
+
+def random_grads(key: jax.Array, params: Any, scale: float = 1.0) -> Any:
+    """Normal(0, scale) gradients with the structure and dtypes of `params`."""
+    leaves, treedef = jax.tree.flatten(params)
+    keys = jax.random.split(key, len(leaves))
+    grads = [
+        (scale * jax.random.normal(k, jnp.shape(x), jnp.float32)).astype(jnp.result_type(x))
+        for k, x in zip(keys, leaves)
+    ]
+    return jax.tree.unflatten(treedef, grads)
+
+
+def run_trajectory(
+    tx: Any,
+    params: Any,
+    *,
+    steps: int,
+    seed: int,
+    apply_updates: Callable[[Any, Any], Any],
+    grad_scale: float = 1.0,
+    extra_args: Callable[[Any, jax.Array], dict[str, Any]] | None = None,
+) -> tuple[Any, Any]:
+    """Runs `steps` jitted steps of `tx`; returns (params after every step, final state)."""
+
+    def run(params):
+        state = tx.init(params)
+
+        def body(carry, key):
+            params, state = carry
+            grads = random_grads(key, params, grad_scale)
+            kwargs = extra_args(params, key) if extra_args else {}
+            updates, state = tx.update(grads, state, params, **kwargs)
+            params = apply_updates(params, updates)
+            return (params, state), params
+
+        keys = jax.random.split(jax.random.key(seed), steps)
+        (_, final_state), trajectory = jax.lax.scan(body, (params, state), keys)
+        return trajectory, final_state
+
+    return jax.jit(run)(params)
+
+
+def _assert_close(got: Any, expected: Any, where: str) -> None:
+    got, expected = np.asarray(got), np.asarray(expected)
+    assert got.dtype == expected.dtype, f"{where}: dtype {got.dtype} != optax's {expected.dtype}"
+    assert got.shape == expected.shape, f"{where}: shape {got.shape} != optax's {expected.shape}"
+    tolerance = TOLERANCES.get(got.dtype, dict(rtol=0, atol=0))
+    if got.dtype == np.dtype(jnp.bfloat16):
+        got, expected = got.astype(np.float32), expected.astype(np.float32)
+    np.testing.assert_allclose(got, expected, err_msg=where, **tolerance)
+
+
+def _flat_with_paths(tree: Any) -> list[tuple[str, Any]]:
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return [(jax.tree_util.keystr(path), leaf) for path, leaf in leaves]
+
+
+def assert_parity(
+    gdx_tx: Any,
+    optax_tx: Any,
+    *,
+    steps: int = 100,
+    seed: int = 0,
+    params: Any = None,
+    grad_scale: float = 1.0,
+    extra_args: Callable[[Any, jax.Array], dict[str, Any]] | None = None,
+    compare_state: bool = True,
+    gdx_promotion: str = "strict",
+) -> None:
+    """Asserts gdx and optax give the same params after every step and the same final state.
+
+    `gdx_promotion="standard"` is for gdx combinators wrapped around optax members
+    (which cannot run under strict promotion); gdx's own code always runs strict.
+    """
+    params = make_params(seed) if params is None else params
+    common = dict(steps=steps, seed=seed + 1, grad_scale=grad_scale, extra_args=extra_args)
+    with jax.numpy_dtype_promotion(gdx_promotion):
+        gdx_trajectory, gdx_state = run_trajectory(
+            gdx_tx, params, apply_updates=gdx.apply_updates, **common
+        )
+    with optax_promotion():
+        optax_trajectory, optax_state = run_trajectory(
+            optax_tx, params, apply_updates=optax.apply_updates, **common
+        )
+    for (path, got), (_, expected) in zip(_flat_with_paths(gdx_trajectory), _flat_with_paths(optax_trajectory)):
+        got, expected = np.asarray(got), np.asarray(expected)
+        for step in range(steps):
+            if not np.array_equal(got[step], expected[step]):
+                _assert_close(got[step], expected[step], f"params{path} after step {step + 1}")
+    if compare_state:
+        gdx_leaves, optax_leaves = _flat_with_paths(gdx_state), _flat_with_paths(optax_state)
+        assert [p for p, _ in gdx_leaves] == [p for p, _ in optax_leaves], (
+            "state layout differs from optax's:\n"
+            f"gdx:   {[p for p, _ in gdx_leaves]}\noptax: {[p for p, _ in optax_leaves]}"
+        )
+        for (path, got), (_, expected) in zip(gdx_leaves, optax_leaves):
+            _assert_close(got, expected, f"final state{path}")
+
+
+def schedule_values(schedule: Callable[[Any], Any], steps: int, *, jit: bool) -> np.ndarray:
+    """`schedule(0..steps-1)` as float32 numbers, jitted (vmapped) or eager one by one."""
+    counts = jnp.arange(steps, dtype=jnp.int32)
+    if jit:
+        return np.asarray(jax.jit(jax.vmap(schedule))(counts), np.float32)
+    return np.asarray([np.asarray(schedule(c), np.float32) for c in counts])
