@@ -55,6 +55,16 @@ def tree_cast(tree: Any, dtype: jax.typing.DTypeLike | None) -> Any:
     return jax.tree.map(lambda x: x.astype(dtype), tree)
 
 
+def promoted_dtype(*dtypes: Any) -> np.dtype:
+    """The dtype standard (numpy-like) promotion gives, computed explicitly.
+
+    Under strict promotion `jnp.result_type` refuses bfloat16 + float32;
+    gdx casts explicitly to this dtype instead, matching optax's numbers.
+    """
+    with jax.numpy_dtype_promotion("standard"):
+        return np.dtype(jnp.result_type(*dtypes))
+
+
 def global_norm(tree: Any) -> jax.Array:
     """`sqrt(sum_leaves sum(|x|**2))`, the L2 norm of the tree as one flat vector.
 
@@ -64,7 +74,7 @@ def global_norm(tree: Any) -> jax.Array:
     if not leaves:
         return jnp.zeros([], jnp.float32)
     squares = [jnp.sum(_abs_sq(x)) for x in leaves]
-    dtype = jnp.result_type(*squares)
+    dtype = promoted_dtype(*squares)
     total = squares[0].astype(dtype)
     for s in squares[1:]:
         total = total + s.astype(dtype)

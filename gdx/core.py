@@ -20,6 +20,8 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 
+from gdx import _tree
+
 Params = Any
 """A pytree of parameters (arrays)."""
 Updates = Any
@@ -221,7 +223,7 @@ def apply_updates(params: Params, updates: Updates) -> Params:
             return None
         param = jnp.asarray(param)
         update = jnp.asarray(update)
-        common = jnp.promote_types(param.dtype, update.dtype)
+        common = _tree.promoted_dtype(param.dtype, update.dtype)
         return (param.astype(common) + update.astype(common)).astype(param.dtype)
 
     return jax.tree.map(add, params, updates, is_leaf=lambda x: x is None)

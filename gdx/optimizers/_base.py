@@ -1,0 +1,21 @@
+"""How a named optimizer is built: a `chain` whose `init` checks the params."""
+
+from __future__ import annotations
+
+from gdx import _tree
+from gdx.core import GradientTransformation, chain
+
+
+def named_optimizer(name: str, *transforms: GradientTransformation) -> GradientTransformation:
+    """`chain(*transforms)` (optax's state layout) whose `init` rejects non-float params.
+
+    Integer or boolean params would silently truncate every update to zero,
+    so `init` raises a `TypeError` naming the leaf and the optimizer.
+    """
+    chained = chain(*transforms)
+
+    def init(params):
+        _tree.check_float_params(params, who=name)
+        return chained.init(params)
+
+    return GradientTransformation(init, chained.update)

@@ -1,0 +1,270 @@
+"""The contract every named optimizer keeps (DESIGN.md, "Tests").
+
+For each optimizer: jit without recompiling between steps, dtypes preserved,
+state is a pytree of arrays, an ill-conditioned quadratic's loss drops 100x,
+vmap over a batch of params equals per-example runs, pmap with averaged
+gradients equals the full-batch step, bad hyperparameters and non-float
+params are rejected, and a grads tree that does not match the state fails
+with the path named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gdx
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable[[float], gdx.GradientTransformation]
+    quadratic_lr: float  # chosen per optimizer so 300 steps cut the quadratic's loss 100x
+    needs_params: bool = False
+    has_leaf_state: bool = True
+
+
+CASES = [
+    Case("sgd", lambda lr: gdx.sgd(lr), 0.009, has_leaf_state=False),
+    Case("sgd_momentum", lambda lr: gdx.sgd(lr, momentum=0.9), 0.005),
+    Case("sgd_nesterov", lambda lr: gdx.sgd(lr, momentum=0.9, nesterov=True), 0.005),
+    Case("adagrad", lambda lr: gdx.adagrad(lr), 0.5),
+    Case("rmsprop", lambda lr: gdx.rmsprop(lr), 0.01),
+    Case("rmsprop_centered", lambda lr: gdx.rmsprop(lr, centered=True, momentum=0.5), 0.01),
+    Case("adam", lambda lr: gdx.adam(lr), 0.05),
+    Case("adam_nesterov", lambda lr: gdx.adam(lr, nesterov=True), 0.05),
+    Case("adamw", lambda lr: gdx.adamw(lr), 0.05, needs_params=True),
+    Case("nadam", lambda lr: gdx.nadam(lr), 0.05),
+    Case("nadamw", lambda lr: gdx.nadamw(lr), 0.05, needs_params=True),
+    Case("adamax", lambda lr: gdx.adamax(lr), 0.05),
+    Case("adamaxw", lambda lr: gdx.adamaxw(lr), 0.05, needs_params=True),
+    Case("amsgrad", lambda lr: gdx.amsgrad(lr), 0.05),
+    Case("lion", lambda lr: gdx.lion(lr), 0.01, needs_params=True),
+    Case("lamb", lambda lr: gdx.lamb(lr), 0.02, needs_params=True),
+    Case("lars", lambda lr: gdx.lars(lr), 0.5, needs_params=True),
+]
+IDS = [case.name for case in CASES]
+
+# Curvatures 1 .. 100: condition number 100.
+CURVATURE = {"w": jnp.array([1.0, 10.0, 100.0]), "b": jnp.array(3.0)}
+
+
+def quadratic_loss(params):
+    return sum(0.5 * jnp.sum(CURVATURE[k] * params[k] ** 2) for k in params)
+
+
+def mixed_params():
+    return {
+        "w": jnp.array([1.0, -2.0, 0.5], jnp.float32),
+        "b": jnp.array(0.3, jnp.float32),
+        "emb": jnp.ones((2, 3), jnp.bfloat16),
+    }
+
+
+def train_step(tx):
+    def step(params, state):
+        grads = jax.grad(quadratic_loss)(params)
+        updates, state = tx.update(grads, state, params)
+        return gdx.apply_updates(params, updates), state
+
+    return step
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_jit_does_not_recompile_between_steps(case):
+    traces = []
+    tx = case.make(0.01)
+
+    def step(params, state):
+        traces.append(1)  # runs only while tracing
+        return train_step(tx)(params, state)
+
+    step = jax.jit(step, donate_argnums=(0, 1))
+    params = {"w": jnp.array([1.0, -2.0, 0.5]), "b": jnp.array(0.3)}
+    state = tx.init(params)
+    for _ in range(4):
+        params, state = step(params, state)
+    assert len(traces) == 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_dtypes_preserved_and_state_is_a_pytree_of_arrays(case):
+    tx = case.make(0.01)
+    params = mixed_params()
+    state = tx.init(params)
+    grads = jax.tree.map(jnp.ones_like, params)
+    updates, new_state = jax.jit(tx.update)(grads, state, params)
+    for grad, update in zip(jax.tree.leaves(grads), jax.tree.leaves(updates)):
+        assert update.dtype == grad.dtype
+    new_params = gdx.apply_updates(params, updates)
+    for old, new in zip(jax.tree.leaves(params), jax.tree.leaves(new_params)):
+        assert new.dtype == old.dtype
+    for tree in (state, new_state):
+        for leaf in jax.tree.leaves(tree):
+            assert isinstance(leaf, jax.Array), f"state leaf {leaf!r} is not a jax.Array"
+    # Same structure and dtypes after a step (a changed state would recompile a jitted loop).
+    assert jax.tree.structure(state) == jax.tree.structure(new_state)
+    for before, after in zip(jax.tree.leaves(state), jax.tree.leaves(new_state)):
+        assert before.dtype == after.dtype and before.shape == after.shape
+    # State survives tree_map (e.g. device_put, checkpoint restore).
+    copied = jax.tree.map(lambda x: x, new_state)
+    assert jax.tree.structure(copied) == jax.tree.structure(new_state)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_reduces_ill_conditioned_quadratic_100x(case):
+    tx = case.make(case.quadratic_lr)
+    params = {"w": jnp.array([1.0, -2.0, 0.5]), "b": jnp.array(0.3)}
+
+    @jax.jit
+    def run(params):
+        def body(carry, _):
+            return train_step(tx)(*carry), None
+
+        (params, _), _ = jax.lax.scan(body, (params, tx.init(params)), None, length=300)
+        return params
+
+    initial, final = quadratic_loss(params), quadratic_loss(run(params))
+    assert bool(jnp.isfinite(final))
+    assert float(final) < float(initial) / 100, f"{case.name}: {float(initial)} -> {float(final)}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_vmap_over_a_batch_of_params_equals_per_example_runs(case):
+    tx = case.make(0.01)
+    batch = {"w": jnp.arange(12.0).reshape(4, 3) / 10 - 0.5, "b": jnp.linspace(-1.0, 1.0, 4)}
+
+    def two_steps(params):
+        state = tx.init(params)
+        for _ in range(2):
+            params, state = train_step(tx)(params, state)
+        return params
+
+    batched = jax.jit(jax.vmap(two_steps))(batch)
+    for i in range(4):
+        single = two_steps(jax.tree.map(lambda x, i=i: x[i], batch))
+        for got, expected in zip(jax.tree.leaves(batched), jax.tree.leaves(single)):
+            np.testing.assert_allclose(got[i], expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_pmap_with_averaged_gradients_equals_full_batch_step(case):
+    devices = jax.local_device_count()
+    tx = case.make(0.01)
+    params = {"w": jnp.array([1.0, -2.0, 0.5]), "b": jnp.array(0.3)}
+    targets = jnp.linspace(-1.0, 1.0, devices * 2).reshape(devices, 2)
+
+    def loss(params, target):
+        return quadratic_loss(jax.tree.map(lambda p: p - jnp.mean(target), params))
+
+    def step(params, state, target):
+        grads = jax.lax.pmean(jax.grad(loss)(params, target), "data")
+        updates, state = tx.update(grads, state, params)
+        return gdx.apply_updates(params, updates), state
+
+    replicate = lambda tree: jax.tree.map(lambda x: jnp.broadcast_to(x, (devices, *x.shape)), tree)  # noqa: E731
+    new_params, _ = jax.pmap(step, axis_name="data")(replicate(params), replicate(tx.init(params)), targets)
+
+    full_grads = jax.tree.map(
+        lambda *g: sum(g) / devices, *[jax.grad(loss)(params, targets[i]) for i in range(devices)]
+    )
+    updates, _ = tx.update(full_grads, tx.init(params), params)
+    expected = gdx.apply_updates(params, updates)
+    for got, want in zip(jax.tree.leaves(new_params), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(got[0], want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(got[0], got[-1])
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("bad_lr", [0.0, -0.1, float("nan")])
+def test_rejects_non_positive_learning_rate(case, bad_lr):
+    with pytest.raises(ValueError, match="learning_rate"):
+        case.make(bad_lr)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_accepts_a_schedule_and_a_traced_learning_rate(case):
+    params = {"w": jnp.array([1.0, -2.0, 0.5]), "b": jnp.array(0.3)}
+    scheduled = case.make(lambda count: 0.01 / (1 + count.astype(jnp.float32)))  # type: ignore[arg-type]
+    train_step(scheduled)(params, scheduled.init(params))
+
+    @jax.jit
+    def with_traced_lr(lr):
+        tx = case.make(lr)
+        return train_step(tx)(params, tx.init(params))[0]
+
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(with_traced_lr(0.01)))
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("dtype", [jnp.int32, jnp.bool_])
+def test_rejects_integer_and_boolean_params(case, dtype):
+    params = {"w": jnp.ones(3), "step": jnp.zeros(2, dtype)}
+    with pytest.raises(TypeError, match=r"\['step'\]"):
+        case.make(0.01).init(params)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.needs_params], ids=lambda c: c.name)
+def test_missing_params_is_a_clear_error(case):
+    tx = case.make(0.01)
+    params = {"w": jnp.ones(3)}
+    with pytest.raises(ValueError, match="params"):
+        tx.update(params, tx.init(params))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.has_leaf_state], ids=lambda c: c.name)
+def test_grads_tree_mismatch_names_the_first_differing_path(case):
+    tx = case.make(0.01)
+    params = {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}}
+    state = tx.init(params)
+    wrong_structure = {"dense": {"kernel": jnp.ones((2, 2)), "scale": jnp.ones(2)}}
+    with pytest.raises(ValueError, match="bias|scale"):
+        tx.update(wrong_structure, state, params)
+    wrong_shape = {"dense": {"kernel": jnp.ones((3, 2)), "bias": jnp.ones(2)}}
+    with pytest.raises(ValueError, match="kernel"):
+        tx.update(wrong_shape, state, params)
+
+
+BAD_HYPERPARAMETERS = [
+    (gdx_name, argument, value)
+    for gdx_name, arguments in {
+        "sgd": {"momentum": [-0.1, 1.0]},
+        "adagrad": {"eps": [-1e-7], "initial_accumulator_value": [-0.1]},
+        "rmsprop": {"decay": [-0.1, 1.0], "eps": [-1e-8], "momentum": [1.5]},
+        "adam": {"b1": [-0.1, 1.0], "b2": [1.0, 2.0], "eps": [-1e-8], "eps_root": [-1.0]},
+        "adamw": {"b1": [1.0], "b2": [-0.5], "eps": [-1e-8], "weight_decay": [-1e-4]},
+        "nadam": {"b1": [1.0], "b2": [1.0], "eps": [-1.0]},
+        "nadamw": {"b1": [1.0], "weight_decay": [-1.0]},
+        "adamax": {"b1": [1.0], "b2": [1.0], "eps": [-1.0]},
+        "adamaxw": {"b1": [1.0], "weight_decay": [-1.0]},
+        "amsgrad": {"b1": [1.0], "b2": [1.0], "eps": [-1.0]},
+        "lion": {"b1": [1.0, -0.1], "b2": [1.0], "weight_decay": [-1.0]},
+        "lamb": {"b1": [1.0], "b2": [1.0], "eps": [-1.0], "weight_decay": [-1.0]},
+        "lars": {"momentum": [1.0], "weight_decay": [-1.0], "eps": [-1.0]},
+    }.items()
+    for argument, values in arguments.items()
+    for value in values
+]
+
+
+@pytest.mark.parametrize(("gdx_name", "argument", "value"), BAD_HYPERPARAMETERS)
+def test_rejects_bad_hyperparameters_naming_the_argument(gdx_name, argument, value):
+    with pytest.raises(ValueError, match=argument):
+        getattr(gdx, gdx_name)(0.01, **{argument: value})
+
+
+@pytest.mark.parametrize("max_norm", [0.0, -1.0])
+def test_clip_by_global_norm_rejects_non_positive_max_norm(max_norm):
+    with pytest.raises(ValueError, match="max_norm"):
+        gdx.clip_by_global_norm(max_norm)
+
+
+def test_low_level_scale_accepts_any_sign():
+    updates, _ = gdx.scale(-2.0).update({"w": jnp.ones(2)}, gdx.EmptyState())
+    np.testing.assert_array_equal(updates["w"], -2.0 * np.ones(2))
