@@ -7,6 +7,7 @@ valid under `jax.numpy_dtype_promotion('strict')`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -65,26 +66,62 @@ def promoted_dtype(*dtypes: Any) -> np.dtype:
         return np.dtype(jnp.result_type(*dtypes))
 
 
-def global_norm(tree: Any) -> jax.Array:
+def canonical_dtype(dtype: jax.typing.DTypeLike | None) -> Any:
+    """`dtype` as jax stores it (float64 -> float32 without x64), `None` kept."""
+    return None if dtype is None else jax.dtypes.canonicalize_dtype(dtype)
+
+
+def promote(*values: Any) -> tuple[Any, ...]:
+    """Casts `values` to the dtype optax's standard promotion would give them.
+
+    Python scalars stay Python scalars (weak-typed, they take the arrays'
+    dtype); arrays are cast to their common dtype (bfloat16 with float32 ->
+    float32), so the code stays valid under strict promotion.
+    """
+    dtype = promoted_dtype(*values)
+    return tuple(v if type(v) in (int, float) else jnp.asarray(v).astype(dtype) for v in values)
+
+
+def promoted(op: Callable[..., jax.Array], *operands: Any) -> jax.Array:
+    """`op(*operands)` promoted as optax's standard promotion promotes that one operation.
+
+    Promotion is per operation, as in optax: in `g + decay * t` with a float32
+    `g` and a bfloat16 `t`, the product is rounded to bfloat16 before the sum.
+    """
+    return op(*promote(*operands))
+
+
+def cast_like(tree: Any, reference: Any) -> Any:
+    """Casts each leaf of `tree` to the dtype of the matching `reference` leaf.
+
+    State leaves keep the dtype they were initialised with (`accumulator_dtype`,
+    or the params'), so a wider grad or an array hyperparameter cannot change
+    the state's dtype between steps (which would make `jit`/`scan` recompile or fail).
+    """
+    return jax.tree.map(
+        lambda x, ref: None if x is None else x.astype(ref.dtype), tree, reference, is_leaf=_is_none
+    )
+
+
+def global_norm(updates: Any) -> jax.Array:
     """`sqrt(sum_leaves sum(|x|**2))`, the L2 norm of the tree as one flat vector.
 
-    Accumulates leaf by leaf in the leaves' promoted dtype, as optax does.
+    Operation for operation as `optax.tree.norm`: per-leaf sums of squares are
+    added left to right, each addition in the standard-promoted dtype of its
+    two operands (two bfloat16 leaves are added in bfloat16 before meeting a
+    float32 one, exactly as optax does).
     """
-    leaves = [x for x in jax.tree.leaves(tree) if x is not None]
-    if not leaves:
-        return jnp.zeros([], jnp.float32)
-    squares = [jnp.sum(_abs_sq(x)) for x in leaves]
-    dtype = promoted_dtype(*squares)
-    total = squares[0].astype(dtype)
-    for s in squares[1:]:
-        total = total + s.astype(dtype)
-    return jnp.sqrt(total)
+    total: Any = 0
+    for leaf in jax.tree.leaves(updates):
+        total, leaf_sum = promote(total, jnp.sum(_abs_sq(leaf)))
+        total = total + leaf_sum
+    return jnp.sqrt(jnp.asarray(total))
 
 
 def _abs_sq(x: jax.Array) -> jax.Array:
     if jnp.iscomplexobj(x):
-        return (x.conj() * x).real
-    return x * x
+        return jnp.square(x.real) + jnp.square(x.imag)
+    return jnp.square(x)
 
 
 def power(x: jax.Array, order: int | float) -> jax.Array:

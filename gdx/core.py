@@ -194,9 +194,9 @@ def set_to_zero() -> GradientTransformation:
 
 
 def stateless(
-    update_fn: Callable[[Updates, Params | None], Updates],
+    f: Callable[[Updates, Params | None], Updates],
 ) -> GradientTransformation:
-    """Builds a stateless transformation from `update_fn(updates, params) -> updates`."""
+    """Builds a stateless transformation from `f(updates, params) -> updates`."""
 
     def init(params):
         del params
@@ -204,7 +204,7 @@ def stateless(
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        return update_fn(updates, params), state
+        return f(updates, params), state
 
     return GradientTransformation(init, update)
 

@@ -1,0 +1,48 @@
+"""Stochastic gradient descent, with optional heavy-ball or Nesterov momentum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from gdx import _validate
+from gdx.core import GradientTransformation, ScalarOrSchedule, identity
+from gdx.optimizers._base import named_optimizer
+from gdx.transforms.momentum import trace
+from gdx.transforms.scaling import scale_by_learning_rate
+
+
+def sgd(
+    learning_rate: ScalarOrSchedule,
+    momentum: jax.typing.ArrayLike | None = None,
+    nesterov: bool = False,
+    accumulator_dtype: Any | None = None,
+) -> GradientTransformation:
+    """Stochastic gradient descent: `u <- -learning_rate * g`, optionally with momentum.
+
+    With momentum: `t <- g + momentum * t; u <- -learning_rate * t`
+    (Nesterov: `u <- -learning_rate * (g + momentum * t)`).
+
+    Args:
+      learning_rate: a positive number or a schedule `count -> rate`.
+      momentum: momentum coefficient in [0, 1), or `None` (default) for plain SGD.
+      nesterov: use Nesterov momentum (default False; ignored without momentum).
+      accumulator_dtype: dtype of the momentum buffer; `None` (default) uses the params'.
+
+    Returns:
+      `chain(trace(momentum, nesterov, accumulator_dtype) or identity(),
+      scale_by_learning_rate(learning_rate))`, the layout of `optax.sgd`
+      (state `(EmptyState(), EmptyState())` without momentum and with a constant rate).
+
+    References:
+      Robbins & Monro, A Stochastic Approximation Method, 1951;
+      Sutskever et al., On the importance of initialization and momentum in deep learning, 2013.
+    """
+    _validate.learning_rate("sgd", learning_rate)
+    if momentum is not None:
+        _validate.decay_rate("sgd", "momentum", momentum)
+        accumulate = trace(decay=momentum, nesterov=nesterov, accumulator_dtype=accumulator_dtype)
+    else:
+        accumulate = identity()
+    return named_optimizer("sgd", accumulate, scale_by_learning_rate(learning_rate))

@@ -1,0 +1,79 @@
+"""Layer-wise trust ratio (LARS/LAMB): rescale each update by `||param|| / ||update||`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _validate
+from gdx.core import EmptyState, GradientTransformation
+from gdx.transforms.momentum import promote, promoted
+
+ScaleByTrustRatioState = EmptyState
+
+
+def _safe_norm(x: jax.Array, min_norm: Any) -> jax.Array:
+    """`max(||x||_2, min_norm)` with a finite gradient at 0 (as `optax.safe_norm`)."""
+    norm = jnp.linalg.norm(x, keepdims=True)
+    x = jnp.where(norm <= min_norm, jnp.ones_like(x), x)
+    norm = jnp.squeeze(norm)
+    masked_norm = jnp.linalg.norm(x)
+    return jnp.where(norm <= min_norm, min_norm, masked_norm)
+
+
+def scale_by_trust_ratio(
+    min_norm: jax.typing.ArrayLike = 0.0,
+    trust_coefficient: jax.typing.ArrayLike = 1.0,
+    eps: jax.typing.ArrayLike = 0.0,
+) -> GradientTransformation:
+    """Scales each leaf's update by its trust ratio.
+
+    Update rule, leaf by leaf::
+
+        ratio = trust_coefficient * max(||p||, min_norm) / (max(||u||, min_norm) + eps)
+        u <- u * (1 if ||p|| == 0 or ||u|| == 0 else ratio)
+
+    Args:
+      min_norm: lower bound of both norms, >= 0 (default 0.0: no clipping).
+      trust_coefficient: multiplier of the ratio, >= 0 (default 1.0).
+      eps: added to the update norm in the denominator, >= 0 (default 0.0).
+
+    Returns:
+      A stateless `GradientTransformation` (`ScaleByTrustRatioState = EmptyState`).
+      `update` needs `params`.
+
+    References:
+      You et al., Large Batch Training of Convolutional Networks (LARS), 2017;
+      You et al., Large Batch Optimization for Deep Learning (LAMB), 2020.
+    """
+    _validate.non_negative("scale_by_trust_ratio", "min_norm", min_norm)
+    _validate.non_negative("scale_by_trust_ratio", "trust_coefficient", trust_coefficient)
+    _validate.non_negative("scale_by_trust_ratio", "eps", eps)
+
+    def scale_leaf(update, param):
+        param_norm = _safe_norm(param, min_norm)
+        update_norm = _safe_norm(update, min_norm)
+        # Each operation promotes as in optax (a bfloat16 param norm meeting a float32
+        # update norm is computed in float32); the update keeps its own dtype.
+        trust_ratio = promoted(
+            jnp.divide,
+            promoted(jnp.multiply, trust_coefficient, param_norm),
+            promoted(jnp.add, update_norm, eps),
+        )
+        zero_norm = jnp.logical_or(param_norm == 0.0, update_norm == 0.0)
+        safe_trust_ratio = jnp.where(zero_norm, *promote(jnp.array(1.0, param.dtype), trust_ratio))
+        return promoted(jnp.multiply, update, safe_trust_ratio).astype(update.dtype)
+
+    def init(params):
+        del params
+        return EmptyState()
+
+    def update(updates, state, params=None, **extra_args):
+        del extra_args
+        if params is None:
+            raise ValueError("scale_by_trust_ratio needs params: call update(grads, state, params)")
+        return jax.tree.map(scale_leaf, updates, params), state
+
+    return GradientTransformation(init, update)
