@@ -58,6 +58,19 @@ from gdx.transforms.trust_ratio import scale_by_trust_ratio as scale_by_trust_ra
 
 # --- transforms: adaptive (Adam family, RMS family) ---------------------------
 # (begin transforms-adaptive)
+from gdx.transforms.adam import ScaleByAdamState as ScaleByAdamState
+from gdx.transforms.adam import ScaleByAmsgradState as ScaleByAmsgradState
+from gdx.transforms.adam import scale_by_adam as scale_by_adam
+from gdx.transforms.adam import scale_by_adamax as scale_by_adamax
+from gdx.transforms.adam import scale_by_amsgrad as scale_by_amsgrad
+from gdx.transforms.rms import ScaleByRmsState as ScaleByRmsState
+from gdx.transforms.rms import ScaleByRmsWithCountState as ScaleByRmsWithCountState
+from gdx.transforms.rms import ScaleByRssState as ScaleByRssState
+from gdx.transforms.rms import ScaleByRStdDevState as ScaleByRStdDevState
+from gdx.transforms.rms import ScaleByRStdDevWithCountState as ScaleByRStdDevWithCountState
+from gdx.transforms.rms import scale_by_rms as scale_by_rms
+from gdx.transforms.rms import scale_by_rss as scale_by_rss
+from gdx.transforms.rms import scale_by_stddev as scale_by_stddev
 # (end transforms-adaptive)
 
 # --- optimizers: sgd, lion, lamb, lars ----------------------------------------
@@ -70,8 +83,31 @@ from gdx.optimizers.sgd import sgd as sgd
 
 # --- optimizers: Adam family, adagrad, rmsprop --------------------------------
 # (begin optimizers-adaptive)
+from gdx.optimizers.adagrad import adagrad as adagrad
+from gdx.optimizers.adam import adam as adam
+from gdx.optimizers.adam import amsgrad as amsgrad
+from gdx.optimizers.adam import nadam as nadam
+from gdx.optimizers.adamax import adamax as adamax
+from gdx.optimizers.adamax import adamaxw as adamaxw
+from gdx.optimizers.adamw import adamw as adamw
+from gdx.optimizers.adamw import nadamw as nadamw
+from gdx.optimizers.rmsprop import rmsprop as rmsprop
 # (end optimizers-adaptive)
 
 # --- schedules --------------------------------------------------------------
 # (begin schedules)
+from gdx.schedules.cosine import cosine_decay_schedule as cosine_decay_schedule
+from gdx.schedules.cosine import cosine_onecycle_schedule as cosine_onecycle_schedule
+from gdx.schedules.cosine import linear_onecycle_schedule as linear_onecycle_schedule
+from gdx.schedules.cosine import sgdr_schedule as sgdr_schedule
+from gdx.schedules.cosine import warmup_cosine_decay_schedule as warmup_cosine_decay_schedule
+from gdx.schedules.join import join_schedules as join_schedules
+from gdx.schedules.join import warmup_constant_schedule as warmup_constant_schedule
+from gdx.schedules.join import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
+from gdx.schedules.polynomial import constant_schedule as constant_schedule
+from gdx.schedules.polynomial import exponential_decay as exponential_decay
+from gdx.schedules.polynomial import linear_schedule as linear_schedule
+from gdx.schedules.polynomial import piecewise_constant_schedule as piecewise_constant_schedule
+from gdx.schedules.polynomial import piecewise_interpolate_schedule as piecewise_interpolate_schedule
+from gdx.schedules.polynomial import polynomial_schedule as polynomial_schedule
 # (end schedules)

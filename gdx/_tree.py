@@ -15,7 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def _is_none(x: Any) -> bool:
+def is_none(x: Any) -> bool:
+    """`is_leaf` predicate that keeps `None` leaves (masked or absent params) in tree maps."""
     return x is None
 
 
@@ -99,7 +100,7 @@ def cast_like(tree: Any, reference: Any) -> Any:
     the state's dtype between steps (which would make `jit`/`scan` recompile or fail).
     """
     return jax.tree.map(
-        lambda x, ref: None if x is None else x.astype(ref.dtype), tree, reference, is_leaf=_is_none
+        lambda x, ref: None if x is None else x.astype(ref.dtype), tree, reference, is_leaf=is_none
     )
 
 
@@ -113,20 +114,12 @@ def global_norm(updates: Any) -> jax.Array:
     """
     total: Any = 0
     for leaf in jax.tree.leaves(updates):
-        total, leaf_sum = promote(total, jnp.sum(_abs_sq(leaf)))
+        squares = (
+            jnp.square(leaf.real) + jnp.square(leaf.imag) if jnp.iscomplexobj(leaf) else jnp.square(leaf)
+        )
+        total, leaf_sum = promote(total, jnp.sum(squares))
         total = total + leaf_sum
     return jnp.sqrt(jnp.asarray(total))
-
-
-def _abs_sq(x: jax.Array) -> jax.Array:
-    if jnp.iscomplexobj(x):
-        return jnp.square(x.real) + jnp.square(x.imag)
-    return jnp.square(x)
-
-
-def power(x: jax.Array, order: int | float) -> jax.Array:
-    """`x ** order`, strict-promotion safe (an integer order stays an integer power)."""
-    return x**order
 
 
 def bias_correction(moment: Any, decay: jax.typing.ArrayLike, count: jax.Array) -> Any:
@@ -136,8 +129,8 @@ def bias_correction(moment: Any, decay: jax.typing.ArrayLike, count: jax.Array) 
     Python float with an int32 counter does) so it does not round to 1 in low
     precision.
     """
-    decay = jnp.asarray(decay, jnp.float32) if not _is_float_array(decay) else decay
-    correction = 1 - decay ** count.astype(decay.dtype)
+    decay_array = jnp.asarray(decay) if _is_float_array(decay) else jnp.asarray(decay, jnp.float32)
+    correction = 1 - decay_array ** count.astype(decay_array.dtype)
     return jax.tree.map(lambda t: t / correction.astype(t.dtype), moment)
 
 
@@ -145,32 +138,49 @@ def _is_float_array(x: Any) -> bool:
     return isinstance(x, jax.Array | np.ndarray) and jnp.issubdtype(x.dtype, jnp.floating)
 
 
+def abs_sq(x: jax.Array) -> jax.Array:
+    """`|x|**2`, written as optax writes it (`(conj(x) * x).real`; `x * x` for real `x`)."""
+    return (x.conj() * x).real
+
+
+def moving_average(new_term: jax.Array, moment: jax.Array, decay: Any) -> jax.Array:
+    """`(1 - decay) * new_term + decay * moment`, each operation promoted as in optax."""
+    fresh = promoted(jnp.multiply, 1 - decay, new_term)
+    kept = promoted(jnp.multiply, decay, moment)
+    return promoted(jnp.add, fresh, kept)
+
+
+def _power_of_norm(g: jax.Array, order: int) -> jax.Array:
+    """`g**order` for real `g`; `|g|**order` for complex `g` (optax's per-element norm)."""
+    if not jnp.iscomplexobj(g):
+        return g**order
+    half_order = order / 2
+    if float(half_order).is_integer():
+        half_order = int(half_order)
+    return abs_sq(g) ** half_order
+
+
 def update_moment(updates: Any, moments: Any, decay: Any, order: int) -> Any:
-    """`m <- (1 - decay) * g**order + decay * m`, leaf by leaf (`None` leaves kept)."""
+    """`m <- (1 - decay) * g**order + decay * m`, leaf by leaf (`None` leaves kept).
+
+    Strict-promotion safe: a float32 grad meeting a bfloat16 moment (or a
+    float32 array `decay`) is combined as standard promotion would, per operation.
+    """
     return jax.tree.map(
-        lambda g, t: None if g is None else (1 - decay) * (g**order) + decay * t,
+        lambda g, m: None if g is None else moving_average(g**order, m, decay),
         updates,
         moments,
-        is_leaf=_is_none,
+        is_leaf=is_none,
     )
 
 
 def update_moment_per_elem_norm(updates: Any, moments: Any, decay: Any, order: int) -> Any:
-    """`v <- (1 - decay) * |g|**order + decay * v`; for complex `g`, `|g|**2 = g * conj(g)`."""
-
-    def orderth_norm(g):
-        if not jnp.iscomplexobj(g):
-            return g**order
-        half_order = order / 2
-        if float(half_order).is_integer():
-            half_order = int(half_order)
-        return _abs_sq(g) ** half_order
-
+    """`v <- (1 - decay) * |g|**order + decay * v`; for complex `g`, `|g|**2 = conj(g) * g`."""
     return jax.tree.map(
-        lambda g, t: None if g is None else (1 - decay) * orderth_norm(g) + decay * t,
+        lambda g, v: None if g is None else moving_average(_power_of_norm(g, order), v, decay),
         updates,
         moments,
-        is_leaf=_is_none,
+        is_leaf=is_none,
     )
 
 
@@ -180,7 +190,7 @@ def check_same_structure(updates: Any, reference: Any, *, who: str, what: str) -
     Called at trace time (structures are static), so it costs nothing per step.
     `who` names the transformation, `what` the reference tree (e.g. "state.mu").
     """
-    if jax.tree.structure(updates, is_leaf=_is_none) == jax.tree.structure(reference, is_leaf=_is_none):
+    if jax.tree.structure(updates, is_leaf=is_none) == jax.tree.structure(reference, is_leaf=is_none):
         shapes_differ = _first_shape_difference(updates, reference)
         if shapes_differ is None:
             return
@@ -205,13 +215,13 @@ def check_same_structure(updates: Any, reference: Any, *, who: str, what: str) -
 
 
 def _paths(tree: Any) -> list[str]:
-    leaves, _ = jax.tree_util.tree_flatten_with_path(tree, is_leaf=_is_none)
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree, is_leaf=is_none)
     return [jax.tree_util.keystr(path) or "<root>" for path, _ in leaves]
 
 
 def _first_shape_difference(updates: Any, reference: Any) -> tuple[str, Any, Any] | None:
-    got, _ = jax.tree_util.tree_flatten_with_path(updates, is_leaf=_is_none)
-    expected = jax.tree.leaves(reference, is_leaf=_is_none)
+    got, _ = jax.tree_util.tree_flatten_with_path(updates, is_leaf=is_none)
+    expected = jax.tree.leaves(reference, is_leaf=is_none)
     for (path, a), b in zip(got, expected):
         shape_a, shape_b = jnp.shape(a) if a is not None else None, jnp.shape(b) if b is not None else None
         if shape_a != shape_b:

@@ -11,6 +11,7 @@ import math
 import numbers
 from typing import Any
 
+import jax
 import numpy as np
 
 
@@ -23,13 +24,11 @@ def concrete_number(value: Any) -> float | None:
     if isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0:
         if np.issubdtype(np.asarray(value).dtype, np.number):
             return float(value)
-    try:  # a concrete (non-traced) 0-d jax.Array
-        import jax
-
-        if isinstance(value, jax.Array) and not isinstance(value, jax.core.Tracer) and value.ndim == 0:
+    if isinstance(value, jax.Array) and value.ndim == 0:
+        try:  # a traced value under jit cannot be read: it is not concrete
             return float(value)
-    except Exception:  # noqa: BLE001 - anything that cannot be read is treated as not concrete
-        return None
+        except jax.errors.ConcretizationTypeError:
+            return None
     return None
 
 
@@ -138,4 +137,3 @@ def is_callable_or_none(who: str, name: str, value: Any) -> None:
 
 def _is_array_like(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype")
-

@@ -87,9 +87,7 @@ def with_extra_args_support(tx: GradientTransformation) -> GradientTransformatio
     sit inside `gdx.chain`, which forwards `value=`, `grad=`, ... to every member.
     """
     if not (hasattr(tx, "init") and hasattr(tx, "update")):
-        raise TypeError(
-            f"expected a GradientTransformation (an object with init and update), got {tx!r}"
-        )
+        raise TypeError(f"expected a GradientTransformation (an object with init and update), got {tx!r}")
     if _accepts_extra_args(tx.update):
         return GradientTransformation(tx.init, tx.update)
     inner_update = tx.update

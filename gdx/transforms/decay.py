@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
+from gdx._tree import promoted
 from gdx.core import EmptyState, GradientTransformation, Params, ScalarOrSchedule
-from gdx.transforms.momentum import promoted
 from gdx.wrappers.masked import masked
 
 AddDecayedWeightsState = EmptyState

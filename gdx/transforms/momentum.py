@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx._tree import canonical_dtype, cast_like, promote, promoted  # noqa: F401 (re-exported)
+from gdx._tree import canonical_dtype, cast_like, promoted
 from gdx.core import GradientTransformation
 
 
@@ -23,10 +23,6 @@ class EmaState(NamedTuple):
 
     count: jax.Array
     ema: Any
-
-
-def _is_none(x: Any) -> bool:
-    return x is None
 
 
 def trace(
@@ -64,14 +60,14 @@ def trace(
         del params, extra_args
         _tree.check_same_structure(updates, state.trace, who="trace", what="state.trace")
         new_trace = jax.tree.map(
-            lambda g, t: None if g is None else accumulate(g, t), updates, state.trace, is_leaf=_is_none
+            lambda g, t: None if g is None else accumulate(g, t), updates, state.trace, is_leaf=_tree.is_none
         )
         look_ahead = nesterov
         new_updates = jax.tree.map(
             lambda g, t: None if g is None else (accumulate(g, t) if look_ahead else t).astype(g.dtype),
             updates,
             new_trace,
-            is_leaf=_is_none,
+            is_leaf=_tree.is_none,
         )
         return new_updates, TraceState(trace=cast_like(new_trace, state.trace))
 
@@ -111,12 +107,12 @@ def ema(
         del params, extra_args
         _tree.check_same_structure(updates, state.ema, who="ema", what="state.ema")
         new_ema = jax.tree.map(
-            lambda g, m: None if g is None else average(g, m), updates, state.ema, is_leaf=_is_none
+            lambda g, m: None if g is None else average(g, m), updates, state.ema, is_leaf=_tree.is_none
         )
         count = _tree.safe_increment(state.count)
         new_updates = _tree.bias_correction(new_ema, decay, count) if debias else new_ema
         new_updates = jax.tree.map(
-            lambda u, g: None if g is None else u.astype(g.dtype), new_updates, updates, is_leaf=_is_none
+            lambda u, g: None if g is None else u.astype(g.dtype), new_updates, updates, is_leaf=_tree.is_none
         )
         return new_updates, EmaState(count=count, ema=cast_like(new_ema, state.ema))
 

@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
+from gdx._tree import canonical_dtype, cast_like, promoted
 from gdx.core import GradientTransformation
-from gdx.transforms.momentum import canonical_dtype, cast_like, promoted
 
 
 class ScaleByLionState(NamedTuple):
@@ -17,10 +17,6 @@ class ScaleByLionState(NamedTuple):
 
     count: jax.Array
     mu: Any
-
-
-def _is_none(x: Any) -> bool:
-    return x is None
 
 
 def scale_by_lion(
@@ -83,10 +79,10 @@ def scale_by_lion(
         del params, extra_args
         _tree.check_same_structure(updates, state.mu, who="scale_by_lion", what="state.mu")
         new_updates = jax.tree.map(
-            lambda g, m: None if g is None else lion_direction(g, m), updates, state.mu, is_leaf=_is_none
+            lambda g, m: None if g is None else lion_direction(g, m), updates, state.mu, is_leaf=_tree.is_none
         )
         mu = jax.tree.map(
-            lambda g, m: None if g is None else momentum(g, m), updates, state.mu, is_leaf=_is_none
+            lambda g, m: None if g is None else momentum(g, m), updates, state.mu, is_leaf=_tree.is_none
         )
         mu = cast_like(mu, state.mu)
         return new_updates, ScaleByLionState(count=_tree.safe_increment(state.count), mu=mu)

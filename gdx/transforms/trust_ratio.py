@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _validate
+from gdx._tree import promote, promoted
 from gdx.core import EmptyState, GradientTransformation
-from gdx.transforms.momentum import promote, promoted
 
 ScaleByTrustRatioState = EmptyState
 

@@ -148,14 +148,14 @@ def assert_parity(
     params = make_params(seed) if params is None else params
     common = dict(steps=steps, seed=seed + 1, grad_scale=grad_scale, extra_args=extra_args)
     with jax.numpy_dtype_promotion(gdx_promotion):
-        gdx_trajectory, gdx_state = run_trajectory(
-            gdx_tx, params, apply_updates=gdx.apply_updates, **common
-        )
+        gdx_trajectory, gdx_state = run_trajectory(gdx_tx, params, apply_updates=gdx.apply_updates, **common)
     with optax_promotion():
         optax_trajectory, optax_state = run_trajectory(
             optax_tx, params, apply_updates=optax.apply_updates, **common
         )
-    for (path, got), (_, expected) in zip(_flat_with_paths(gdx_trajectory), _flat_with_paths(optax_trajectory)):
+    for (path, got), (_, expected) in zip(
+        _flat_with_paths(gdx_trajectory), _flat_with_paths(optax_trajectory)
+    ):
         got, expected = np.asarray(got), np.asarray(expected)
         for step in range(steps):
             if not np.array_equal(got[step], expected[step]):

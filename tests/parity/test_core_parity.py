@@ -37,4 +37,3 @@ def test_apply_updates_matches_optax_on_mixed_dtypes():
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(np.asarray(a, np.float32), np.asarray(b, np.float32))
-

@@ -1,0 +1,48 @@
+# gdx: `make demo` and `make test` are all a fresh machine with python3 needs.
+# Both create .venv and install gdx with every extra, pinned by constraints.txt.
+
+PYTHON ?= python3
+VENV = .venv
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.installed
+# Run the pyright bundled in the wheel without asking the network for a newer version.
+export PYRIGHT_PYTHON_IGNORE_WARNINGS = 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install lint format test demo clean
+
+help:
+	@echo "make demo     train a small MLP on sklearn digits with gdx and optax, print a table"
+	@echo "make test     lint, then the whole test suite (pytest -n 2)"
+	@echo "make lint     ruff check, ruff format --check, pyright"
+	@echo "make format   ruff format and ruff check --fix"
+	@echo "make install  create $(VENV) and install gdx[test,demo,dev] (done by the targets above)"
+	@echo "make clean    remove $(VENV) and caches"
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,demo,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pyright
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# pytest exits 5 when it collects nothing; make stops on any non-zero status.
+test: lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+demo: $(STAMP)
+	$(BIN)/python -m gdx demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,160 @@
+"""Adam, NAdam and AMSGrad: `scale_by_adam` / `scale_by_amsgrad` followed by the learning rate.
+
+AdamW and NAdamW (decoupled weight decay) live in `gdx.optimizers.adamw`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from gdx import _validate
+from gdx.core import GradientTransformation, ScalarOrSchedule
+from gdx.optimizers._base import named_optimizer
+from gdx.transforms.adam import scale_by_adam, scale_by_amsgrad
+from gdx.transforms.scaling import scale_by_learning_rate
+
+
+def validate_adam_args(who: str, learning_rate: Any, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
+    """The checks every Adam-like optimizer runs at construction, naming itself in the error."""
+    _validate.learning_rate(who, learning_rate)
+    _validate.decay_rate(who, "b1", b1)
+    _validate.decay_rate(who, "b2", b2)
+    _validate.non_negative(who, "eps", eps)
+    _validate.non_negative(who, "eps_root", eps_root)
+
+
+def _adam(
+    who: str,
+    learning_rate: ScalarOrSchedule,
+    b1: Any,
+    b2: Any,
+    eps: Any,
+    eps_root: Any,
+    mu_dtype: Any,
+    nesterov: bool,
+) -> GradientTransformation:
+    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
+    return named_optimizer(
+        who,
+        scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype, nesterov=nesterov),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def adam(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any | None = None,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    """The Adam optimizer.
+
+    Update rule (`t` counts from 1, `lr` is `learning_rate` or `learning_rate(t - 1)`)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- b2 * nu + (1 - b2) * g**2
+        u  <- -lr * (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t) + eps_root) + eps)
+
+    Args:
+      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: decay of the second moment, in [0, 1). Default 0.999.
+      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
+      eps_root: added inside the square root, >= 0. Default 0.
+      mu_dtype: dtype of the first moment in state (e.g. `jnp.bfloat16`);
+        `None` keeps the params' dtype.
+      nesterov: use Nesterov momentum (NAdam). Default False.
+
+    Returns:
+      A `GradientTransformation` with state
+      `(ScaleByAdamState(count, mu, nu), <learning-rate state>)`, as `optax.adam`.
+
+    Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+    """
+    return _adam("adam", learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov)
+
+
+def nadam(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any | None = None,
+    *,
+    nesterov: bool = True,
+) -> GradientTransformation:
+    """The NAdam optimizer: Adam with Nesterov momentum (`adam(..., nesterov=True)`).
+
+    Update rule (`t` counts from 1)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- b2 * nu + (1 - b2) * g**2
+        mu_hat = b1 * mu / (1 - b1**(t+1)) + (1 - b1) * g / (1 - b1**t)
+        u  <- -lr * mu_hat / (sqrt(nu / (1 - b2**t) + eps_root) + eps)
+
+    Args:
+      learning_rate: a number > 0 or a schedule.
+      b1, b2, eps, eps_root, mu_dtype: as in `adam`.
+      nesterov: default True (optax's `nadam` is `partial(adam, nesterov=True)`).
+
+    Returns:
+      A `GradientTransformation` with the state layout of `optax.nadam`.
+
+    Reference: Dozat, "Incorporating Nesterov Momentum into Adam", ICLR workshop 2016.
+    """
+    return _adam("nadam", learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov)
+
+
+def amsgrad(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any | None = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
+) -> GradientTransformation:
+    """The AMSGrad optimizer: Adam with a running maximum of the second moment.
+
+    Update rule (`t` counts from 1)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- b2 * nu + (1 - b2) * g**2
+        nu_max <- max(nu_max, nu / (1 - b2**t))        # bias correction optional
+        u  <- -lr * (mu / (1 - b1**t)) / (sqrt(nu_max + eps_root) + eps)
+
+    Args:
+      learning_rate: a number > 0 or a schedule.
+      b1, b2, eps, eps_root, mu_dtype: as in `adam`.
+      bias_correction_mu: bias-correct the first moment (default True; the paper does not).
+      bias_correction_nu: bias-correct the second moment (default True; the paper does not).
+
+    Returns:
+      A `GradientTransformation` with state
+      `(ScaleByAmsgradState(count, mu, nu, nu_max), <learning-rate state>)`.
+
+    Reference: Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
+    """
+    who = "amsgrad"
+    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
+    return named_optimizer(
+        who,
+        scale_by_amsgrad(
+            b1=b1,
+            b2=b2,
+            eps=eps,
+            eps_root=eps_root,
+            mu_dtype=mu_dtype,
+            bias_correction_mu=bias_correction_mu,
+            bias_correction_nu=bias_correction_nu,
+        ),
+        scale_by_learning_rate(learning_rate),
+    )

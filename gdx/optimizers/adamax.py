@@ -1,0 +1,88 @@
+"""Adamax and AdamaxW: Adam with the infinity norm in place of the second moment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+from gdx import _validate
+from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.optimizers._base import named_optimizer
+from gdx.transforms.adam import scale_by_adamax
+from gdx.transforms.decay import add_decayed_weights
+from gdx.transforms.scaling import scale_by_learning_rate
+
+
+def _validate_adamax_args(who: str, learning_rate: Any, b1: Any, b2: Any, eps: Any) -> None:
+    _validate.learning_rate(who, learning_rate)
+    _validate.decay_rate(who, "b1", b1)
+    _validate.decay_rate(who, "b2", b2)
+    _validate.non_negative(who, "eps", eps)
+
+
+def adamax(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+) -> GradientTransformation:
+    """The Adamax optimizer.
+
+    Update rule (`t` counts from 1)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- max(|g| + eps, b2 * nu)
+        u  <- -lr * (mu / (1 - b1**t)) / nu
+
+    Args:
+      learning_rate: a number > 0 or a schedule.
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: decay of the infinity norm, in [0, 1). Default 0.999.
+      eps: added to `|g|`, >= 0. Default 1e-8.
+
+    Returns:
+      A `GradientTransformation` with state `(ScaleByAdamState(count, mu, nu), <lr state>)`.
+
+    Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, section 7.
+    """
+    who = "adamax"
+    _validate_adamax_args(who, learning_rate, b1, b2, eps)
+    return named_optimizer(who, scale_by_adamax(b1=b1, b2=b2, eps=eps), scale_by_learning_rate(learning_rate))
+
+
+def adamaxw(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    weight_decay: ScalarOrSchedule = 1e-4,
+    mask: Any | Callable[[Params], Any] | None = None,
+) -> GradientTransformation:
+    """Adamax with decoupled weight decay.
+
+    Update rule: `u <- -lr * (adamax direction + weight_decay * params)`.
+
+    Args:
+      learning_rate, b1, b2, eps: as in `adamax`.
+      weight_decay: decay rate >= 0, or a schedule. Default 1e-4.
+      mask: `None`, a pytree of bools (or a prefix), or a callable
+        `params -> such a pytree`; only True leaves are decayed.
+
+    Returns:
+      A `GradientTransformation` with state
+      `(ScaleByAdamState, <weight-decay state>, <lr state>)`; `update` needs `params`.
+
+    References: Kingma & Ba, 2015, section 7; Loshchilov & Hutter,
+    "Decoupled Weight Decay Regularization", ICLR 2019.
+    """
+    who = "adamaxw"
+    _validate_adamax_args(who, learning_rate, b1, b2, eps)
+    _validate.non_negative(who, "weight_decay", weight_decay)
+    return named_optimizer(
+        who,
+        scale_by_adamax(b1=b1, b2=b2, eps=eps),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )

@@ -1,0 +1,110 @@
+"""AdamW and NAdamW: Adam with decoupled weight decay, applied before the learning rate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+from gdx import _validate
+from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.optimizers._base import named_optimizer
+from gdx.optimizers.adam import validate_adam_args
+from gdx.transforms.adam import scale_by_adam
+from gdx.transforms.decay import add_decayed_weights
+from gdx.transforms.scaling import scale_by_learning_rate
+
+MaskOrFn = Any | Callable[[Params], Any] | None
+
+
+def _adamw(
+    who: str,
+    learning_rate: ScalarOrSchedule,
+    b1: Any,
+    b2: Any,
+    eps: Any,
+    eps_root: Any,
+    mu_dtype: Any,
+    weight_decay: Any,
+    mask: MaskOrFn,
+    nesterov: bool,
+) -> GradientTransformation:
+    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
+    _validate.non_negative(who, "weight_decay", weight_decay)
+    return named_optimizer(
+        who,
+        scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype, nesterov=nesterov),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def adamw(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any | None = None,
+    weight_decay: ScalarOrSchedule = 1e-4,
+    mask: MaskOrFn = None,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    """Adam with decoupled weight decay (AdamW).
+
+    Update rule (`t` counts from 1)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- b2 * nu + (1 - b2) * g**2
+        u  <- -lr * ((mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t) + eps_root) + eps)
+                     + weight_decay * params)
+
+    The decay is scaled by the learning rate (as in optax and PyTorch), not by
+    the paper's separate schedule multiplier.
+
+    Args:
+      learning_rate: a number > 0 or a schedule.
+      b1, b2, eps, eps_root, mu_dtype, nesterov: as in `adam`.
+      weight_decay: decay rate >= 0, or a schedule. Default 1e-4.
+      mask: `None` (decay every param), a pytree of bools with the params'
+        structure (or a prefix of it), or a callable `params -> such a pytree`;
+        only True leaves are decayed (e.g. skip biases and norms).
+
+    Returns:
+      A `GradientTransformation` with optax's state layout
+      `(ScaleByAdamState, <weight-decay state>, <learning-rate state>)`; `update` needs `params`.
+
+    Reference: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
+    """
+    return _adamw("adamw", learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov)
+
+
+def nadamw(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any | None = None,
+    weight_decay: ScalarOrSchedule = 1e-4,
+    mask: MaskOrFn = None,
+    *,
+    nesterov: bool = True,
+) -> GradientTransformation:
+    """NAdam with decoupled weight decay (`adamw(..., nesterov=True)`).
+
+    Update rule: `nadam`'s direction plus `weight_decay * params`, scaled by `-lr`.
+
+    Args:
+      learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask: as in `adamw`.
+      nesterov: default True (optax's `nadamw` is `partial(adamw, nesterov=True)`).
+
+    Returns:
+      A `GradientTransformation` with the state layout of `optax.nadamw`.
+
+    References: Dozat, "Incorporating Nesterov Momentum into Adam", 2016;
+    Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
+    """
+    return _adamw("nadamw", learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov)

@@ -1,0 +1,22 @@
+"""Schedules: functions from the step count to a value (learning rate, momentum, ...).
+
+Same names, arguments and numbers as `optax.schedules` (0.2.8), with bad
+arguments rejected at construction and two jitted-numerics fixes (see
+`polynomial_schedule` and `exponential_decay`).
+"""
+
+from gdx.core import Schedule as Schedule
+from gdx.schedules.cosine import cosine_decay_schedule as cosine_decay_schedule
+from gdx.schedules.cosine import cosine_onecycle_schedule as cosine_onecycle_schedule
+from gdx.schedules.cosine import linear_onecycle_schedule as linear_onecycle_schedule
+from gdx.schedules.cosine import sgdr_schedule as sgdr_schedule
+from gdx.schedules.cosine import warmup_cosine_decay_schedule as warmup_cosine_decay_schedule
+from gdx.schedules.join import join_schedules as join_schedules
+from gdx.schedules.join import warmup_constant_schedule as warmup_constant_schedule
+from gdx.schedules.join import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
+from gdx.schedules.polynomial import constant_schedule as constant_schedule
+from gdx.schedules.polynomial import exponential_decay as exponential_decay
+from gdx.schedules.polynomial import linear_schedule as linear_schedule
+from gdx.schedules.polynomial import piecewise_constant_schedule as piecewise_constant_schedule
+from gdx.schedules.polynomial import piecewise_interpolate_schedule as piecewise_interpolate_schedule
+from gdx.schedules.polynomial import polynomial_schedule as polynomial_schedule

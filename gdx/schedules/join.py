@@ -1,0 +1,142 @@
+"""Joining schedules, and the linear-warmup schedules built by joining."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _validate
+from gdx.core import Schedule
+from gdx.schedules import _common
+from gdx.schedules.polynomial import _exponential_decay, _polynomial
+
+
+def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
+    """Runs `schedules[0]` up to `boundaries[0]`, then `schedules[1]`, and so on.
+
+    Each schedule counts from 0 at its own start:
+
+        value(count) = schedules[i](count - boundaries[i - 1])
+                       for boundaries[i - 1] <= count < boundaries[i]   (boundaries[-1] = 0)
+
+    optax zips `schedules[1:]` with `boundaries` and silently drops whatever does
+    not pair up; gdx requires `len(boundaries) == len(schedules) - 1`.
+
+    Args:
+      schedules: a non-empty sequence of schedules (callables of the step count).
+      boundaries: the steps at which to switch to the next schedule, integers >= 0 in
+        non-decreasing order, one fewer than `schedules`.
+
+    Returns:
+      A function that maps step counts to values.
+    """
+    who = "join_schedules"
+    schedules = tuple(schedules)
+    boundaries = tuple(boundaries)
+    if not schedules:
+        raise ValueError(f"{who}: schedules must hold at least one schedule, got an empty sequence")
+    for index, member in enumerate(schedules):
+        if not callable(member):
+            raise TypeError(f"{who}: schedules[{index}] must be a schedule (callable), got {member!r}")
+    if len(boundaries) != len(schedules) - 1:
+        _common.fail(
+            who,
+            "boundaries",
+            boundaries,
+            f"a sequence of len(schedules) - 1 = {len(schedules) - 1} steps",
+        )
+    previous = None
+    for index, boundary in enumerate(boundaries):
+        _validate.non_negative_int(who, f"boundaries[{index}]", boundary)
+        number = _validate.concrete_number(boundary)
+        if number is not None and previous is not None and number < previous:
+            _common.fail(who, "boundaries", boundaries, "in non-decreasing order")
+        previous = number if number is not None else previous
+
+    def schedule(step: Any) -> Any:
+        output = schedules[0](step)
+        for boundary, later_schedule in zip(boundaries, schedules[1:]):
+            output = jnp.where(step < boundary, output, later_schedule(step - boundary))
+        return output
+
+    return schedule
+
+
+def warmup_constant_schedule(
+    init_value: jax.typing.ArrayLike,
+    peak_value: jax.typing.ArrayLike,
+    warmup_steps: int,
+) -> Schedule:
+    """Linear warmup from `init_value` to `peak_value`, then constant `peak_value`.
+
+        value(count) = init_value + (peak_value - init_value) * min(count, warmup_steps) / warmup_steps
+
+    Differs from optax on purpose: with `warmup_steps=0` gdx returns `peak_value`
+    (no warmup); optax returns `init_value` forever.
+
+    Args:
+      init_value: the value at step 0; finite.
+      peak_value: the value from `warmup_steps` on; finite.
+      warmup_steps: length of the linear warmup, an integer >= 0.
+
+    Returns:
+      A function that maps step counts to values.
+    """
+    who = "warmup_constant_schedule"
+    _validate.finite(who, "init_value", init_value)
+    _validate.finite(who, "peak_value", peak_value)
+    _validate.non_negative_int(who, "warmup_steps", warmup_steps)
+    if _common.concrete(warmup_steps) == 0:
+        return lambda count: peak_value
+    return _polynomial(init_value, peak_value, 1, warmup_steps, 0)
+
+
+def warmup_exponential_decay_schedule(
+    init_value: jax.typing.ArrayLike,
+    peak_value: jax.typing.ArrayLike,
+    warmup_steps: int,
+    transition_steps: int,
+    decay_rate: jax.typing.ArrayLike,
+    transition_begin: int = 0,
+    staircase: bool = False,
+    end_value: jax.typing.ArrayLike | None = None,
+) -> Schedule:
+    """Linear warmup from `init_value` to `peak_value`, then `exponential_decay` from `peak_value`.
+
+        value(count) = linear(init_value -> peak_value over warmup_steps)(count)   if count < warmup_steps
+                       exponential_decay(peak_value, ...)(count - warmup_steps)     otherwise
+
+    See `exponential_decay` for the decay (and for how its staircase differs from optax's).
+
+    Args:
+      init_value: the value at step 0; finite.
+      peak_value: the value at the end of the warmup; finite.
+      warmup_steps: length of the linear warmup, an integer >= 0.
+      transition_steps: steps per factor of `decay_rate`, an integer >= 1.
+      decay_rate: the factor per `transition_steps` steps, > 0.
+      transition_begin: steps after the warmup to hold `peak_value` before decaying,
+        an integer >= 0. Default 0.
+      staircase: decay in discrete steps. Default False.
+      end_value: optional bound where the decay stops (lower if `decay_rate < 1`, else
+        upper); finite. Default None.
+
+    Returns:
+      A function that maps step counts to values.
+    """
+    who = "warmup_exponential_decay_schedule"
+    _validate.finite(who, "init_value", init_value)
+    _validate.finite(who, "peak_value", peak_value)
+    _validate.non_negative_int(who, "warmup_steps", warmup_steps)
+    _validate.positive_int(who, "transition_steps", transition_steps)
+    _validate.positive(who, "decay_rate", decay_rate)
+    _validate.non_negative_int(who, "transition_begin", transition_begin)
+    if end_value is not None:
+        _validate.finite(who, "end_value", end_value)
+    schedules = [
+        _polynomial(init_value, peak_value, 1, warmup_steps, 0),
+        _exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value),
+    ]
+    return join_schedules(schedules, [warmup_steps])

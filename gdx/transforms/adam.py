@@ -1,0 +1,277 @@
+"""The Adam family of rescalings: `scale_by_adam`, `scale_by_amsgrad`, `scale_by_adamax`.
+
+The arithmetic mirrors optax 0.2.8 operation for operation, so results agree
+with optax bit for bit in float32. Mixed dtypes (a `mu_dtype` accumulator, a
+traced float32 hyperparameter next to a bfloat16 leaf) are combined the way
+standard promotion would combine them, but explicitly, so the code also runs
+under `jax.numpy_dtype_promotion('strict')`. Updates keep the dtype of the
+grads, and state leaves keep the dtype they were initialized with.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _tree, _validate
+from gdx._tree import cast_like, promoted
+from gdx.core import GradientTransformation, Updates
+
+
+def _adam_direction(m: Any, v: Any, g: Any, eps: Any, eps_root: Any) -> Any:
+    if m is None:
+        return None
+    denominator = promoted(jnp.add, jnp.sqrt(promoted(jnp.add, v, eps_root)), eps)
+    return promoted(jnp.divide, m, denominator).astype(g.dtype)
+
+
+def _validate_mu_dtype(who: str, mu_dtype: Any) -> Any:
+    if mu_dtype is None:
+        return None
+    dtype = jax.dtypes.canonicalize_dtype(mu_dtype)
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        raise ValueError(f"{who}: mu_dtype must be a floating-point dtype or None, got {mu_dtype!r}")
+    return dtype
+
+
+def _validate_moments(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any | None = None) -> None:
+    _validate.decay_rate(who, "b1", b1)
+    _validate.decay_rate(who, "b2", b2)
+    _validate.non_negative(who, "eps", eps)
+    if eps_root is not None:
+        _validate.non_negative(who, "eps_root", eps_root)
+
+
+# --- Adam ----------------------------------------------------------------------
+
+
+class ScaleByAdamState(NamedTuple):
+    """State of `scale_by_adam` (and `scale_by_adamax`): int32 step count, first and second moments."""
+
+    count: jax.Array
+    mu: Updates
+    nu: Updates
+
+
+def scale_by_adam(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any | None = None,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    r"""Rescales updates by Adam's bias-corrected moment estimates.
+
+    Update rule (`t` counts from 1)::
+
+        mu  <- b1 * mu + (1 - b1) * g
+        nu  <- b2 * nu + (1 - b2) * g**2
+        mu_hat = mu / (1 - b1**t)                    # nesterov=False
+        mu_hat = b1 * mu / (1 - b1**(t+1)) + (1 - b1) * g / (1 - b1**t)   # nesterov=True
+        nu_hat = nu / (1 - b2**t)
+        u <- mu_hat / (sqrt(nu_hat + eps_root) + eps)
+
+    Args:
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: decay of the second moment, in [0, 1). Default 0.999.
+      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
+      eps_root: added inside the square root, >= 0 (useful when differentiating
+        through the update). Default 0.
+      mu_dtype: dtype of the first moment in state (e.g. `jnp.bfloat16`); `None`
+        keeps the params' dtype. Updates keep the grads' dtype either way.
+      nesterov: use Nesterov momentum (NAdam, Dozat 2016). Default False.
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`.
+
+    Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+    """
+    who = "scale_by_adam"
+    _validate_moments(who, b1, b2, eps, eps_root)
+    mu_dtype = _validate_mu_dtype(who, mu_dtype)
+
+    def init(params):
+        mu = _tree.tree_zeros_like(params, dtype=mu_dtype)
+        nu = _tree.tree_zeros_like(params)
+        return ScaleByAdamState(count=_tree.zero_count(), mu=mu, nu=nu)
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = _tree.update_moment(updates, state.mu, b1, 1)
+        nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count_inc = _tree.safe_increment(state.count)
+        if nesterov:
+            mu_hat = jax.tree.map(
+                lambda m, g: promoted(
+                    jnp.add, promoted(jnp.multiply, b1, m), promoted(jnp.multiply, 1 - b1, g)
+                ),
+                _tree.bias_correction(mu, b1, _tree.safe_increment(count_inc)),
+                _tree.bias_correction(updates, b1, count_inc),
+            )
+        else:
+            mu_hat = _tree.bias_correction(mu, b1, count_inc)
+        # Dozat's Algorithm 2 also multiplies nu_hat by b2; optax (and other NAdams) do not.
+        nu_hat = _tree.bias_correction(nu, b2, count_inc)
+        updates = jax.tree.map(
+            lambda m, v, g: _adam_direction(m, v, g, eps, eps_root),
+            mu_hat,
+            nu_hat,
+            updates,
+            is_leaf=_tree.is_none,
+        )
+        return updates, ScaleByAdamState(
+            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
+        )
+
+    return GradientTransformation(init, update)
+
+
+# --- AMSGrad -------------------------------------------------------------------
+
+
+class ScaleByAmsgradState(NamedTuple):
+    """State of `scale_by_amsgrad`: step count, moments and the running maximum of `nu`."""
+
+    count: jax.Array
+    mu: Updates
+    nu: Updates
+    nu_max: Updates
+
+
+def scale_by_amsgrad(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any | None = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
+) -> GradientTransformation:
+    """Rescales updates by AMSGrad: Adam with a non-decreasing second moment.
+
+    Update rule (`t` counts from 1)::
+
+        mu  <- b1 * mu + (1 - b1) * g
+        nu  <- b2 * nu + (1 - b2) * g**2
+        mu_hat = mu / (1 - b1**t)          # if bias_correction_mu, else mu
+        nu_eff = nu / (1 - b2**t)          # if bias_correction_nu, else nu
+        nu_max <- max(nu_max, nu_eff)
+        u <- mu_hat / (sqrt(nu_max + eps_root) + eps)
+
+    Args:
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: decay of the second moment, in [0, 1). Default 0.999.
+      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
+      eps_root: added inside the square root, >= 0. Default 0.
+      mu_dtype: dtype of the first moment in state; `None` keeps the params' dtype.
+      bias_correction_mu: bias-correct the first moment. Default True (False
+        matches the paper).
+      bias_correction_nu: bias-correct the second moment before the maximum.
+        Default True (False matches the paper).
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByAmsgradState(count, mu, nu, nu_max)`.
+
+    Reference: Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
+    """
+    who = "scale_by_amsgrad"
+    _validate_moments(who, b1, b2, eps, eps_root)
+    mu_dtype = _validate_mu_dtype(who, mu_dtype)
+
+    def init(params):
+        return ScaleByAmsgradState(
+            count=_tree.zero_count(),
+            mu=_tree.tree_zeros_like(params, dtype=mu_dtype),
+            nu=_tree.tree_zeros_like(params),
+            nu_max=_tree.tree_zeros_like(params),
+        )
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = _tree.update_moment(updates, state.mu, b1, 1)
+        nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count_inc = _tree.safe_increment(state.count)
+        mu_hat = _tree.bias_correction(mu, b1, count_inc) if bias_correction_mu else mu
+        nu_eff = _tree.bias_correction(nu, b2, count_inc) if bias_correction_nu else nu
+        nu_max = jax.tree.map(
+            lambda old, new: promoted(jnp.maximum, old, new).astype(old.dtype), state.nu_max, nu_eff
+        )
+        updates = jax.tree.map(
+            lambda m, v, g: _adam_direction(m, v, g, eps, eps_root),
+            mu_hat,
+            nu_max,
+            updates,
+            is_leaf=_tree.is_none,
+        )
+        return updates, ScaleByAmsgradState(
+            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu), nu_max=nu_max
+        )
+
+    return GradientTransformation(init, update)
+
+
+# --- Adamax --------------------------------------------------------------------
+
+
+def scale_by_adamax(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+) -> GradientTransformation:
+    """Rescales updates by Adamax: Adam with the infinity norm in place of the second moment.
+
+    Update rule (`t` counts from 1)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- max(|g| + eps, b2 * nu)       # no bias correction needed
+        u  <- (mu / (1 - b1**t)) / nu
+
+    Args:
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: decay of the infinity norm, in [0, 1). Default 0.999.
+      eps: added to `|g|`, >= 0. Default 1e-8.
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`
+      (`nu` holds the infinity norm), as in optax.
+
+    Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, section 7.
+    """
+    who = "scale_by_adamax"
+    _validate_moments(who, b1, b2, eps)
+
+    def infinity_norm(g, nu):
+        if g is None:
+            return None
+        return promoted(jnp.maximum, promoted(jnp.add, jnp.abs(g), eps), promoted(jnp.multiply, b2, nu))
+
+    def init(params):
+        return ScaleByAdamState(
+            count=_tree.zero_count(), mu=_tree.tree_zeros_like(params), nu=_tree.tree_zeros_like(params)
+        )
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        count_inc = _tree.safe_increment(state.count)
+        mu = _tree.update_moment(updates, state.mu, b1, 1)
+        nu = jax.tree.map(infinity_norm, updates, state.nu, is_leaf=_tree.is_none)
+        mu_hat = _tree.bias_correction(mu, b1, count_inc)
+        updates = jax.tree.map(
+            lambda m, v, g: None if m is None else promoted(jnp.divide, m, v).astype(g.dtype),
+            mu_hat,
+            nu,
+            updates,
+            is_leaf=_tree.is_none,
+        )
+        return updates, ScaleByAdamState(
+            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
+        )
+
+    return GradientTransformation(init, update)

@@ -1,0 +1,250 @@
+"""The RMS family: `scale_by_rms` (RMSprop), `scale_by_stddev` (centered), `scale_by_rss` (AdaGrad).
+
+Arithmetic mirrors optax 0.2.8 operation for operation; mixed dtypes are
+combined explicitly (see `gdx.transforms.adam`) so the code runs under strict
+promotion. Updates keep the grads' dtype, state leaves their initial dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _tree, _validate
+from gdx._tree import abs_sq, cast_like, promoted
+from gdx.core import GradientTransformation, Updates
+
+
+def _full_like(params: Any, fill_value: Any) -> Any:
+    return jax.tree.map(lambda x: jnp.full_like(x, fill_value), params)
+
+
+def _scaled(scaling: Any, updates: Updates) -> Updates:
+    """`u <- s * u` per leaf, the product in the promoted dtype, the result in the update's dtype."""
+    return jax.tree.map(
+        lambda s, g: None if g is None else promoted(jnp.multiply, s, g).astype(g.dtype),
+        scaling,
+        updates,
+        is_leaf=_tree.is_none,
+    )
+
+
+def _inverse_root(second_moment: jax.Array, eps: Any, eps_in_sqrt: bool) -> jax.Array:
+    """`1 / sqrt(n + eps)` if `eps_in_sqrt`, else `1 / (sqrt(n) + eps)`."""
+    if eps_in_sqrt:
+        return jax.lax.rsqrt(promoted(jnp.add, second_moment, eps))
+    return 1 / promoted(jnp.add, jnp.sqrt(second_moment), eps)
+
+
+def _validate_rms(who: str, decay: Any, eps: Any, initial_scale: Any) -> None:
+    _validate.decay_rate(who, "decay", decay)
+    _validate.non_negative(who, "eps", eps)
+    _validate.non_negative(who, "initial_scale", initial_scale)
+
+
+# --- AdaGrad: root of the sum of squares ----------------------------------------
+
+
+class ScaleByRssState(NamedTuple):
+    """State of `scale_by_rss`: the running sum of squared gradients."""
+
+    sum_of_squares: Updates
+
+
+def scale_by_rss(
+    initial_accumulator_value: jax.typing.ArrayLike = 0.1,
+    eps: jax.typing.ArrayLike = 1e-7,
+) -> GradientTransformation:
+    """Rescales updates by the root of the sum of all squared gradients so far (AdaGrad).
+
+    Update rule::
+
+        s <- s + |g|**2
+        u <- g / sqrt(s + eps)      (0 where s == 0)
+
+    Args:
+      initial_accumulator_value: initial value of `s`, >= 0. Default 0.1.
+      eps: added inside the square root, >= 0. Default 1e-7.
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByRssState(sum_of_squares)`.
+    """
+    who = "scale_by_rss"
+    _validate.non_negative(who, "initial_accumulator_value", initial_accumulator_value)
+    _validate.non_negative(who, "eps", eps)
+
+    def inverse_root(total):
+        return jnp.where(total > 0, jax.lax.rsqrt(promoted(jnp.add, total, eps)), 0.0)
+
+    def init(params):
+        return ScaleByRssState(sum_of_squares=_full_like(params, initial_accumulator_value))
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.sum_of_squares, who=who, what="state.sum_of_squares")
+        sum_of_squares = jax.tree.map(
+            lambda g, total: promoted(jnp.add, abs_sq(g), total), updates, state.sum_of_squares
+        )
+        scaling = jax.tree.map(inverse_root, sum_of_squares)
+        updates = _scaled(scaling, updates)
+        return updates, ScaleByRssState(sum_of_squares=cast_like(sum_of_squares, state.sum_of_squares))
+
+    return GradientTransformation(init, update)
+
+
+# --- RMSprop -----------------------------------------------------------------------
+
+
+class ScaleByRmsState(NamedTuple):
+    """State of `scale_by_rms` without bias correction: the moving average of squared grads."""
+
+    nu: Updates
+
+
+class ScaleByRmsWithCountState(NamedTuple):
+    """State of `scale_by_rms(bias_correction=True)`: int32 step count and `nu`."""
+
+    count: jax.Array
+    nu: Updates
+
+
+def scale_by_rms(
+    decay: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-8,
+    initial_scale: jax.typing.ArrayLike = 0.0,
+    eps_in_sqrt: bool = True,
+    bias_correction: bool = False,
+) -> GradientTransformation:
+    """Rescales updates by the root of a moving average of squared grads (RMSprop).
+
+    Update rule (`t` counts from 1)::
+
+        nu <- decay * nu + (1 - decay) * |g|**2
+        nu_hat = nu / (1 - decay**t)     # if bias_correction, else nu
+        u <- g / sqrt(nu_hat + eps)      # eps_in_sqrt=True
+        u <- g / (sqrt(nu_hat) + eps)    # eps_in_sqrt=False
+
+    `scale_by_rms(decay=b2, eps_in_sqrt=False, bias_correction=True)` is
+    `scale_by_adam(b1=0, b2=b2)` without the first moment.
+
+    Args:
+      decay: decay of the moving average, in [0, 1). Default 0.9.
+      eps: stabilizer of the denominator, >= 0. Default 1e-8.
+      initial_scale: initial value of `nu`, >= 0. Default 0.
+      eps_in_sqrt: add `eps` inside the square root (default) or outside.
+      bias_correction: divide `nu` by `1 - decay**t`. Default False.
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByRmsState(nu)`, or
+      `ScaleByRmsWithCountState(count, nu)` when `bias_correction`, as in optax.
+    """
+    who = "scale_by_rms"
+    _validate_rms(who, decay, eps, initial_scale)
+
+    def init(params):
+        nu = _full_like(params, initial_scale)
+        if bias_correction:
+            return ScaleByRmsWithCountState(count=_tree.zero_count(), nu=nu)
+        return ScaleByRmsState(nu=nu)
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.nu, who=who, what="state.nu")
+        nu = _tree.update_moment_per_elem_norm(updates, state.nu, decay, 2)
+        if bias_correction:
+            count_inc = _tree.safe_increment(state.count)
+            nu_hat = _tree.bias_correction(nu, decay, count_inc)
+        else:
+            nu_hat = nu
+        scaling = jax.tree.map(lambda n: _inverse_root(n, eps, eps_in_sqrt), nu_hat)
+        updates = _scaled(scaling, updates)
+        nu = cast_like(nu, state.nu)
+        if bias_correction:
+            return updates, ScaleByRmsWithCountState(count=count_inc, nu=nu)
+        return updates, ScaleByRmsState(nu=nu)
+
+    return GradientTransformation(init, update)
+
+
+# --- centered RMSprop ---------------------------------------------------------------
+
+
+class ScaleByRStdDevState(NamedTuple):
+    """State of `scale_by_stddev` without bias correction: moving averages of grads and squares."""
+
+    mu: Updates
+    nu: Updates
+
+
+class ScaleByRStdDevWithCountState(NamedTuple):
+    """State of `scale_by_stddev(bias_correction=True)`: int32 step count, `mu` and `nu`."""
+
+    count: jax.Array
+    mu: Updates
+    nu: Updates
+
+
+def scale_by_stddev(
+    decay: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-8,
+    initial_scale: jax.typing.ArrayLike = 0.0,
+    eps_in_sqrt: bool = True,
+    bias_correction: bool = False,
+) -> GradientTransformation:
+    """Rescales updates by the root of a moving estimate of the grads' variance (centered RMSprop).
+
+    Update rule (`t` counts from 1)::
+
+        mu <- decay * mu + (1 - decay) * g
+        nu <- decay * nu + (1 - decay) * |g|**2
+        mu_hat, nu_hat = mu / (1 - decay**t), nu / (1 - decay**t)   # if bias_correction
+        u <- g / sqrt(nu_hat - |mu_hat|**2 + eps)      # eps_in_sqrt=True
+        u <- g / (sqrt(nu_hat - |mu_hat|**2) + eps)    # eps_in_sqrt=False
+
+    Args:
+      decay: decay of the moving averages, in [0, 1). Default 0.9.
+      eps: stabilizer of the denominator, >= 0. Default 1e-8.
+      initial_scale: initial value of `nu`, >= 0. Default 0.
+      eps_in_sqrt: add `eps` inside the square root (default) or outside.
+      bias_correction: bias-correct both moments. Default False.
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByRStdDevState(mu, nu)`, or
+      `ScaleByRStdDevWithCountState(count, mu, nu)` when `bias_correction`.
+
+    Reference: Graves, "Generating Sequences With Recurrent Neural Networks", 2013.
+    """
+    who = "scale_by_stddev"
+    _validate_rms(who, decay, eps, initial_scale)
+
+    def variance(m, n):
+        return promoted(jnp.subtract, n, abs_sq(m))
+
+    def init(params):
+        mu = _tree.tree_zeros_like(params)
+        nu = _full_like(params, initial_scale)
+        if bias_correction:
+            return ScaleByRStdDevWithCountState(count=_tree.zero_count(), mu=mu, nu=nu)
+        return ScaleByRStdDevState(mu=mu, nu=nu)
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = _tree.update_moment(updates, state.mu, decay, 1)
+        nu = _tree.update_moment_per_elem_norm(updates, state.nu, decay, 2)
+        if bias_correction:
+            count_inc = _tree.safe_increment(state.count)
+            mu_hat = _tree.bias_correction(mu, decay, count_inc)
+            nu_hat = _tree.bias_correction(nu, decay, count_inc)
+        else:
+            mu_hat, nu_hat = mu, nu
+        scaling = jax.tree.map(lambda m, n: _inverse_root(variance(m, n), eps, eps_in_sqrt), mu_hat, nu_hat)
+        updates = _scaled(scaling, updates)
+        mu, nu = cast_like(mu, state.mu), cast_like(nu, state.nu)
+        if bias_correction:
+            return updates, ScaleByRStdDevWithCountState(count=count_inc, mu=mu, nu=nu)
+        return updates, ScaleByRStdDevState(mu=mu, nu=nu)
+
+    return GradientTransformation(init, update)
