@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -41,44 +42,33 @@ def _check_finite(who: str, name: str, value: Any, number: float) -> None:
         _fail(who, name, value, "a finite number")
 
 
-def positive(who: str, name: str, value: Any) -> None:
-    """`value > 0` (learning rates, max norms, ...)."""
+def _in_range(who: str, name: str, value: Any, accept: Callable[[float], bool], allowed: str) -> None:
     number = concrete_number(value)
     if number is None:
         return
     _check_finite(who, name, value, number)
-    if number <= 0:
-        _fail(who, name, value, "> 0")
+    if not accept(number):
+        _fail(who, name, value, allowed)
+
+
+def positive(who: str, name: str, value: Any) -> None:
+    """`value > 0` (learning rates, max norms, ...)."""
+    _in_range(who, name, value, lambda x: x > 0, "> 0")
 
 
 def non_negative(who: str, name: str, value: Any) -> None:
     """`value >= 0` (eps, weight decay, ...)."""
-    number = concrete_number(value)
-    if number is None:
-        return
-    _check_finite(who, name, value, number)
-    if number < 0:
-        _fail(who, name, value, ">= 0")
+    _in_range(who, name, value, lambda x: x >= 0, ">= 0")
 
 
 def decay_rate(who: str, name: str, value: Any) -> None:
     """`0 <= value < 1` (b1, b2, momentum, decay of a moving average)."""
-    number = concrete_number(value)
-    if number is None:
-        return
-    _check_finite(who, name, value, number)
-    if not 0 <= number < 1:
-        _fail(who, name, value, "in [0, 1)")
+    _in_range(who, name, value, lambda x: 0 <= x < 1, "in [0, 1)")
 
 
 def closed_unit(who: str, name: str, value: Any) -> None:
     """`0 <= value <= 1` (fractions such as `alpha`, `pct_start`)."""
-    number = concrete_number(value)
-    if number is None:
-        return
-    _check_finite(who, name, value, number)
-    if not 0 <= number <= 1:
-        _fail(who, name, value, "in [0, 1]")
+    _in_range(who, name, value, lambda x: 0 <= x <= 1, "in [0, 1]")
 
 
 def finite(who: str, name: str, value: Any) -> None:
@@ -108,20 +98,12 @@ def schedule_or_number(who: str, name: str, value: Any) -> None:
 
 def positive_int(who: str, name: str, value: Any) -> None:
     """An integer `>= 1` (step counts)."""
-    number = concrete_number(value)
-    if number is None:
-        return
-    if not number.is_integer() or number < 1:
-        _fail(who, name, value, "an integer >= 1")
+    _in_range(who, name, value, lambda x: x.is_integer() and x >= 1, "an integer >= 1")
 
 
 def non_negative_int(who: str, name: str, value: Any) -> None:
     """An integer `>= 0`."""
-    number = concrete_number(value)
-    if number is None:
-        return
-    if not number.is_integer() or number < 0:
-        _fail(who, name, value, "an integer >= 0")
+    _in_range(who, name, value, lambda x: x.is_integer() and x >= 0, "an integer >= 0")
 
 
 def one_of(who: str, name: str, value: Any, allowed: tuple[Any, ...]) -> None:
