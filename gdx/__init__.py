@@ -111,3 +111,19 @@ from gdx.schedules.polynomial import piecewise_constant_schedule as piecewise_co
 from gdx.schedules.polynomial import piecewise_interpolate_schedule as piecewise_interpolate_schedule
 from gdx.schedules.polynomial import polynomial_schedule as polynomial_schedule
 # (end schedules)
+
+# --- catalog (optax's complete core): optimizers ------------------------------
+# (begin catalog-optimizers-a)
+# (end catalog-optimizers-a)
+# (begin catalog-optimizers-b)
+# (end catalog-optimizers-b)
+# (begin catalog-lbfgs)
+# (end catalog-lbfgs)
+
+# --- catalog: wrappers and combinators ----------------------------------------
+# (begin catalog-wrappers)
+# (end catalog-wrappers)
+
+# --- catalog: transforms, tree utilities, state conversion, schedules ---------
+# (begin catalog-transforms)
+# (end catalog-transforms)
