@@ -114,6 +114,33 @@ from gdx.schedules.polynomial import polynomial_schedule as polynomial_schedule
 
 # --- catalog (optax's complete core): optimizers ------------------------------
 # (begin catalog-optimizers-a)
+from gdx.optimizers.adadelta import adadelta as adadelta
+from gdx.optimizers.adam_variants import adabelief as adabelief
+from gdx.optimizers.adam_variants import radam as radam
+from gdx.optimizers.adam_variants import yogi as yogi
+from gdx.optimizers.adan import adan as adan
+from gdx.optimizers.novograd import novograd as novograd
+from gdx.optimizers.optimistic import optimistic_adam as optimistic_adam
+from gdx.optimizers.optimistic import optimistic_adam_v2 as optimistic_adam_v2
+from gdx.optimizers.optimistic import optimistic_gradient_descent as optimistic_gradient_descent
+from gdx.optimizers.sign_sgd import rprop as rprop
+from gdx.optimizers.sign_sgd import sign_sgd as sign_sgd
+from gdx.optimizers.sign_sgd import signum as signum
+from gdx.transforms.adadelta import ScaleByAdaDeltaState as ScaleByAdaDeltaState
+from gdx.transforms.adadelta import scale_by_adadelta as scale_by_adadelta
+from gdx.transforms.adam_variants import ScaleByBeliefState as ScaleByBeliefState
+from gdx.transforms.adam_variants import scale_by_belief as scale_by_belief
+from gdx.transforms.adam_variants import scale_by_radam as scale_by_radam
+from gdx.transforms.adam_variants import scale_by_yogi as scale_by_yogi
+from gdx.transforms.adan import ScaleByAdanState as ScaleByAdanState
+from gdx.transforms.adan import scale_by_adan as scale_by_adan
+from gdx.transforms.novograd import ScaleByNovogradState as ScaleByNovogradState
+from gdx.transforms.novograd import scale_by_novograd as scale_by_novograd
+from gdx.transforms.optimistic import ScaleByOptimisticGradientState as ScaleByOptimisticGradientState
+from gdx.transforms.optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
+from gdx.transforms.sign_steps import ScaleByRpropState as ScaleByRpropState
+from gdx.transforms.sign_steps import scale_by_rprop as scale_by_rprop
+from gdx.transforms.sign_steps import scale_by_sign as scale_by_sign
 # (end catalog-optimizers-a)
 # (begin catalog-optimizers-b)
 # (end catalog-optimizers-b)

@@ -28,6 +28,7 @@ class Case:
     quadratic_lr: float  # chosen per optimizer so 300 steps cut the quadratic's loss 100x
     needs_params: bool = False
     has_leaf_state: bool = True
+    takes_schedule: bool = True  # rprop and optimistic_adam take a number only (as in optax)
 
 
 CASES = [
@@ -48,6 +49,18 @@ CASES = [
     Case("lion", lambda lr: gdx.lion(lr), 0.03, needs_params=True),
     Case("lamb", lambda lr: gdx.lamb(lr), 0.02, needs_params=True),
     Case("lars", lambda lr: gdx.lars(lr), 1.0, needs_params=True),
+    Case("adabelief", lambda lr: gdx.adabelief(lr), 0.03),
+    Case("adadelta", lambda lr: gdx.adadelta(lr), 3.0, needs_params=True),
+    Case("adan", lambda lr: gdx.adan(lr), 0.05, needs_params=True),
+    Case("radam", lambda lr: gdx.radam(lr), 0.03),
+    Case("yogi", lambda lr: gdx.yogi(lr), 0.05),
+    Case("novograd", lambda lr: gdx.novograd(lr), 0.005),
+    Case("rprop", lambda lr: gdx.rprop(lr), 0.01, takes_schedule=False),
+    Case("sign_sgd", lambda lr: gdx.sign_sgd(lr), 0.02, has_leaf_state=False),
+    Case("signum", lambda lr: gdx.signum(lr), 0.01),
+    Case("optimistic_gradient_descent", lambda lr: gdx.optimistic_gradient_descent(lr), 0.005),
+    Case("optimistic_adam", lambda lr: gdx.optimistic_adam(lr), 0.03, takes_schedule=False),
+    Case("optimistic_adam_v2", lambda lr: gdx.optimistic_adam_v2(lr), 0.03),
 ]
 IDS = [case.name for case in CASES]
 
@@ -197,8 +210,13 @@ def test_rejects_non_positive_learning_rate(case, bad_lr):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_accepts_a_schedule_and_a_traced_learning_rate(case):
     params = quadratic_params()
-    scheduled = case.make(lambda count: 0.01 / (1 + count.astype(jnp.float32)))  # type: ignore[arg-type]
-    train_step(scheduled)(params, scheduled.init(params))
+    schedule = lambda count: 0.01 / (1 + count.astype(jnp.float32))  # noqa: E731
+    if case.takes_schedule:
+        scheduled = case.make(schedule)  # type: ignore[arg-type]
+        train_step(scheduled)(params, scheduled.init(params))
+    else:
+        with pytest.raises((TypeError, ValueError), match="schedule"):
+            case.make(schedule)  # type: ignore[arg-type]
 
     @jax.jit
     def with_traced_lr(lr):

@@ -13,6 +13,7 @@ import pytest
 
 import gdx
 
+
 def _shared_functions() -> list[str]:
     """Every public function that both `gdx` and `optax` export at the top level."""
     names = []

@@ -1,0 +1,70 @@
+"""AdaDelta: `add_decayed_weights` -> `scale_by_adadelta` -> the learning rate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+from gdx import _validate
+from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.optimizers._base import named_optimizer
+from gdx.transforms.adadelta import scale_by_adadelta
+from gdx.transforms.decay import add_decayed_weights
+from gdx.transforms.scaling import scale_by_learning_rate
+
+MaskOrFn = Any | Callable[[Params], Any] | None
+
+
+def _validate_weight_decay(who: str, weight_decay: Any) -> None:
+    if not callable(weight_decay):
+        _validate.non_negative(who, "weight_decay", weight_decay)
+
+
+def adadelta(
+    learning_rate: ScalarOrSchedule | None = None,
+    rho: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-6,
+    weight_decay: ScalarOrSchedule = 0.0,
+    weight_decay_mask: MaskOrFn = None,
+) -> GradientTransformation:
+    """The AdaDelta optimizer: steps in the units of the params, from two running averages.
+
+    Update rule (`lr` is `learning_rate`, or 1 when it is None)::
+
+        g   <- g + weight_decay * params
+        e_g <- rho * e_g + (1 - rho) * g**2
+        d    = sqrt(e_x + eps) / sqrt(e_g + eps) * g     # e_x of the previous step
+        e_x <- rho * e_x + (1 - rho) * d**2
+        u   <- -lr * d
+
+    Args:
+      learning_rate: a number > 0, a schedule, or `None` (default, no scaling:
+        `u = +d`, as optax; pass a rate to descend).
+      rho: decay of both running averages, in [0, 1). Default 0.9.
+      eps: added inside both square roots, > 0. Default 1e-6.
+      weight_decay: L2 decay added to the gradient first, >= 0, or a schedule. Default 0.
+      weight_decay_mask: `None` (decay every param), a pytree of bools with the
+        params' structure (or a prefix), or a callable `params -> such a pytree`.
+
+    Returns:
+      A `GradientTransformation` with optax's state layout
+      `(<weight-decay state>, ScaleByAdaDeltaState(e_g, e_x), <learning-rate state>)`;
+      `update` needs `params`.
+
+    Reference: Zeiler, "ADADELTA: An Adaptive Learning Rate Method", 2012
+    (https://arxiv.org/abs/1212.5701).
+    """
+    who = "adadelta"
+    if learning_rate is not None:
+        _validate.learning_rate(who, learning_rate)
+    _validate.decay_rate(who, "rho", rho)
+    _validate.positive(who, "eps", eps)
+    _validate_weight_decay(who, weight_decay)
+    return named_optimizer(
+        who,
+        add_decayed_weights(weight_decay, mask=weight_decay_mask),
+        scale_by_adadelta(rho=rho, eps=eps),
+        scale_by_learning_rate(learning_rate),
+    )

@@ -1,0 +1,132 @@
+"""AdaBelief, RAdam and Yogi: an Adam-variant rescaling followed by the learning rate."""
+
+from __future__ import annotations
+
+import jax
+
+from gdx import _validate
+from gdx.core import GradientTransformation, ScalarOrSchedule
+from gdx.optimizers._base import named_optimizer
+from gdx.optimizers.adam import validate_adam_args
+from gdx.transforms.adam_variants import scale_by_belief, scale_by_radam, scale_by_yogi
+from gdx.transforms.scaling import scale_by_learning_rate
+
+
+def adabelief(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-16,
+    eps_root: jax.typing.ArrayLike = 1e-16,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    """The AdaBelief optimizer: Adam with the variance of the gradient around its running mean.
+
+    Update rule (`t` counts from 1, `lr` is `learning_rate` or `learning_rate(t - 1)`)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        s  <- b2 * s + (1 - b2) * (g - mu)**2 + eps_root
+        u  <- -lr * (mu / (1 - b1**t)) / (sqrt(s / (1 - b2**t)) + eps)
+
+    Args:
+      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: decay of the prediction-error variance, in [0, 1). Default 0.999.
+      eps: added to the denominator outside the square root, >= 0. Default 1e-16
+        (the paper uses 1e-8).
+      eps_root: added to the variance at every step, >= 0. Default 1e-16 (the paper uses 0).
+      nesterov: use Nesterov momentum (as `nadam`). Default False.
+
+    Returns:
+      A `GradientTransformation` with state
+      `(ScaleByBeliefState(count, mu, nu), <learning-rate state>)`, as `optax.adabelief`.
+
+    Reference: Zhuang et al., "AdaBelief Optimizer: Adapting Stepsizes by the
+    Belief in Observed Gradients", NeurIPS 2020 (https://arxiv.org/abs/2010.07468).
+    """
+    who = "adabelief"
+    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
+    return named_optimizer(
+        who,
+        scale_by_belief(b1=b1, b2=b2, eps=eps, eps_root=eps_root, nesterov=nesterov),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def radam(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    threshold: jax.typing.ArrayLike = 5.0,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    """The Rectified Adam optimizer: bias-corrected momentum SGD until Adam's variance is tractable.
+
+    Update rule (`t` counts from 1)::
+
+        mu <- b1 * mu + (1 - b1) * g;  nu <- b2 * nu + (1 - b2) * g**2
+        rho_inf = 2 / (1 - b2) - 1;    rho = rho_inf - 2 t b2**t / (1 - b2**t)
+        u <- -lr * r(rho) * mu_hat / (sqrt(nu_hat + eps_root) + eps)   if rho >= threshold
+             -lr * mu_hat                                            otherwise
+        r(rho) = sqrt((rho - 4) (rho - 2) rho_inf / ((rho_inf - 4) (rho_inf - 2) rho))
+
+    Args:
+      learning_rate: a number > 0 or a schedule.
+      b1, b2, eps, eps_root: as in `adam`.
+      threshold: the adaptive step is used once `rho >= threshold`, a finite
+        number. Default 5 (with the default b2, from the 6th step on).
+      nesterov: use Nesterov momentum. Default False.
+
+    Returns:
+      A `GradientTransformation` with state
+      `(ScaleByAdamState(count, mu, nu), <learning-rate state>)`, as `optax.radam`.
+
+    Reference: Liu et al., "On the Variance of the Adaptive Learning Rate and
+    Beyond", ICLR 2020 (https://arxiv.org/abs/1908.03265).
+    """
+    who = "radam"
+    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
+    _validate.finite(who, "threshold", threshold)
+    return named_optimizer(
+        who,
+        scale_by_radam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, threshold=threshold, nesterov=nesterov),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def yogi(
+    learning_rate: ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-3,
+) -> GradientTransformation:
+    """The Yogi optimizer: Adam whose second moment changes additively, so it cannot shrink fast.
+
+    Update rule (`t` counts from 1; both moments start at 1e-6)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- nu - (1 - b2) * sign(nu - g**2) * g**2
+        u  <- -lr * (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t)) + eps)
+
+    Args:
+      learning_rate: a number > 0 or a schedule.
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: rate of the second moment's change, in [0, 1). Default 0.999.
+      eps: added to the denominator, >= 0. Default 1e-3 (the paper's).
+
+    Returns:
+      A `GradientTransformation` with state
+      `(ScaleByAdamState(count, mu, nu), <learning-rate state>)`, as `optax.yogi`.
+
+    Reference: Zaheer et al., "Adaptive Methods for Nonconvex Optimization", NeurIPS 2018.
+    """
+    who = "yogi"
+    _validate.learning_rate(who, learning_rate)
+    _validate.decay_rate(who, "b1", b1)
+    _validate.decay_rate(who, "b2", b2)
+    _validate.non_negative(who, "eps", eps)
+    return named_optimizer(who, scale_by_yogi(b1=b1, b2=b2, eps=eps), scale_by_learning_rate(learning_rate))

@@ -1,0 +1,296 @@
+"""Adam variants with their own second moment: AdaBelief, Yogi and Rectified Adam.
+
+`scale_by_belief` tracks the variance of the gradient around its mean,
+`scale_by_yogi` grows the second moment additively, and `scale_by_radam`
+switches the adaptive step on only once its variance is tractable. The
+arithmetic mirrors optax 0.2.8 operation for operation (bit for bit in
+float32); mixed dtypes are combined as standard promotion would, but
+explicitly, so the code runs under strict promotion. Updates keep the grads'
+dtype and state leaves the dtype they were initialized with.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _tree, _validate
+from gdx._tree import abs_sq, cast_like, promoted
+from gdx.core import GradientTransformation, Updates
+from gdx.transforms.adam import ScaleByAdamState
+
+
+def _validate_adam_like(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
+    _validate.decay_rate(who, "b1", b1)
+    _validate.decay_rate(who, "b2", b2)
+    _validate.non_negative(who, "eps", eps)
+    _validate.non_negative(who, "eps_root", eps_root)
+
+
+def _bias_corrected_first_moment(mu: Updates, updates: Updates, b1: Any, count: jax.Array, nesterov: bool):
+    """`mu / (1 - b1**t)`, or with `nesterov` the look-ahead of NAdam (as optax's scale_by_adam)."""
+    if not nesterov:
+        return _tree.bias_correction(mu, b1, count)
+    return jax.tree.map(
+        lambda m, g: promoted(jnp.add, promoted(jnp.multiply, b1, m), promoted(jnp.multiply, 1 - b1, g)),
+        _tree.bias_correction(mu, b1, _tree.safe_increment(count)),
+        _tree.bias_correction(updates, b1, count),
+    )
+
+
+def _divide_by_root(m: Any, v: Any, g: Any, eps: Any, eps_root: Any | None) -> Any:
+    """`m / (sqrt(v + eps_root) + eps)` (`sqrt(v)` if `eps_root` is None), in the grad's dtype."""
+    if m is None:
+        return None
+    second_moment = v if eps_root is None else promoted(jnp.add, v, eps_root)
+    denominator = promoted(jnp.add, jnp.sqrt(second_moment), eps)
+    return promoted(jnp.divide, m, denominator).astype(g.dtype)
+
+
+def _decay_power(decay: Any, count: jax.Array) -> jax.Array:
+    """`decay**count` in float32, as optax's standard promotion of a Python float with an int32."""
+    if isinstance(decay, jax.Array) and jnp.issubdtype(decay.dtype, jnp.floating):
+        base = decay
+    else:
+        base = jnp.asarray(decay, jnp.float32)
+    return base ** count.astype(base.dtype)
+
+
+# --- AdaBelief -------------------------------------------------------------------
+
+
+class ScaleByBeliefState(NamedTuple):
+    """State of `scale_by_belief`: int32 step count, first moment and the prediction-error variance."""
+
+    count: jax.Array
+    mu: Updates
+    nu: Updates
+
+
+def scale_by_belief(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-16,
+    eps_root: jax.typing.ArrayLike = 1e-16,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    """Rescales updates by AdaBelief: Adam with the variance of the gradient around its mean.
+
+    Update rule (`t` counts from 1)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- b2 * nu + (1 - b2) * (g - mu)**2 + eps_root
+        mu_hat = mu / (1 - b1**t)      # nesterov: b1 * mu / (1 - b1**(t+1)) + (1 - b1) * g / (1 - b1**t)
+        u  <- mu_hat / (sqrt(nu / (1 - b2**t)) + eps)
+
+    Args:
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: decay of the prediction-error variance, in [0, 1). Default 0.999.
+      eps: added to the denominator outside the square root, >= 0. Default 1e-16
+        (the paper uses 1e-8).
+      eps_root: added to the variance at every step, >= 0; must be > 0 to
+        differentiate through the update. Default 1e-16 (the paper uses 0).
+      nesterov: use Nesterov momentum. Default False.
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByBeliefState(count, mu, nu)`.
+
+    Reference: Zhuang et al., "AdaBelief Optimizer: Adapting Stepsizes by the
+    Belief in Observed Gradients", NeurIPS 2020 (https://arxiv.org/abs/2010.07468).
+    """
+    who = "scale_by_belief"
+    _validate_adam_like(who, b1, b2, eps, eps_root)
+
+    def init(params):
+        return ScaleByBeliefState(
+            count=_tree.zero_count(), mu=_tree.tree_zeros_like(params), nu=_tree.tree_zeros_like(params)
+        )
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = _tree.update_moment(updates, state.mu, b1, 1)
+        prediction_error = jax.tree.map(lambda g, m: promoted(jnp.subtract, g, m), updates, mu)
+        nu = _tree.update_moment_per_elem_norm(prediction_error, state.nu, b2, 2)
+        nu = jax.tree.map(lambda v: promoted(jnp.add, v, eps_root), nu)
+        count_inc = _tree.safe_increment(state.count)
+        mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
+        nu_hat = _tree.bias_correction(nu, b2, count_inc)
+        updates = jax.tree.map(
+            lambda m, v, g: _divide_by_root(m, v, g, eps, None),
+            mu_hat,
+            nu_hat,
+            updates,
+            is_leaf=_tree.is_none,
+        )
+        return updates, ScaleByBeliefState(
+            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
+        )
+
+    return GradientTransformation(init, update)
+
+
+# --- Yogi ------------------------------------------------------------------------
+
+
+def scale_by_yogi(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-3,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    initial_accumulator_value: jax.typing.ArrayLike = 1e-6,
+) -> GradientTransformation:
+    """Rescales updates by Yogi: Adam whose second moment changes additively, not multiplicatively.
+
+    Update rule (`t` counts from 1, `|g|**2 = conj(g) * g` for complex `g`)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- nu - (1 - b2) * sign(nu - |g|**2) * |g|**2
+        u  <- (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t) + eps_root) + eps)
+
+    Args:
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: rate of the second moment's change, in [0, 1). Default 0.999.
+      eps: added to the denominator outside the square root, >= 0. Default 1e-3.
+      eps_root: added inside the square root, >= 0. Default 0.
+      initial_accumulator_value: initial value of both moments, >= 0. Default 1e-6.
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`, as in optax.
+
+    Reference: Zaheer et al., "Adaptive Methods for Nonconvex Optimization", NeurIPS 2018.
+    """
+    who = "scale_by_yogi"
+    _validate_adam_like(who, b1, b2, eps, eps_root)
+    _validate.non_negative(who, "initial_accumulator_value", initial_accumulator_value)
+
+    def second_moment(g, v):
+        if g is None:
+            return None
+        squared = abs_sq(g)
+        direction = jnp.sign(promoted(jnp.subtract, v, squared))
+        change = promoted(jnp.multiply, promoted(jnp.multiply, 1 - b2, direction), squared)
+        return promoted(jnp.subtract, v, change)
+
+    def init(params):
+        # Two separate trees: a state sharing buffers cannot be donated to a jitted step.
+        def filled():
+            return jax.tree.map(lambda x: jnp.full_like(x, initial_accumulator_value), params)
+
+        return ScaleByAdamState(count=_tree.zero_count(), mu=filled(), nu=filled())
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = _tree.update_moment(updates, state.mu, b1, 1)
+        nu = jax.tree.map(second_moment, updates, state.nu, is_leaf=_tree.is_none)
+        count_inc = _tree.safe_increment(state.count)
+        mu_hat = _tree.bias_correction(mu, b1, count_inc)
+        nu_hat = _tree.bias_correction(nu, b2, count_inc)
+        updates = jax.tree.map(
+            lambda m, v, g: _divide_by_root(m, v, g, eps, eps_root),
+            mu_hat,
+            nu_hat,
+            updates,
+            is_leaf=_tree.is_none,
+        )
+        return updates, ScaleByAdamState(
+            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
+        )
+
+    return GradientTransformation(init, update)
+
+
+# --- Rectified Adam ----------------------------------------------------------------
+
+
+def scale_by_radam(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    threshold: jax.typing.ArrayLike = 5.0,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    """Rescales updates by Rectified Adam: momentum SGD until Adam's variance is tractable.
+
+    Update rule (`t` counts from 1)::
+
+        mu <- b1 * mu + (1 - b1) * g
+        nu <- b2 * nu + (1 - b2) * g**2
+        rho_inf = 2 / (1 - b2) - 1
+        rho = rho_inf - 2 * t * b2**t / (1 - b2**t)      # length of the approximated SMA
+        mu_hat = mu / (1 - b1**t)                        # nesterov: as in `scale_by_adam`
+        if rho >= threshold:
+            r = sqrt((rho - 4) (rho - 2) rho_inf / ((rho_inf - 4) (rho_inf - 2) rho))
+            u <- r * mu_hat / (sqrt(nu / (1 - b2**t) + eps_root) + eps)
+        else:
+            u <- mu_hat
+
+    Args:
+      b1: decay of the first moment, in [0, 1). Default 0.9.
+      b2: decay of the second moment, in [0, 1). Default 0.999.
+      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
+      eps_root: added inside the square root, >= 0. Default 0.
+      threshold: the adaptive step is used once `rho >= threshold`. Default 5
+        (optax's; the paper uses 4, where `r` is 0 anyway).
+      nesterov: use Nesterov momentum. Default False.
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`, as in optax.
+
+    Reference: Liu et al., "On the Variance of the Adaptive Learning Rate and
+    Beyond", ICLR 2020 (https://arxiv.org/abs/1908.03265).
+    """
+    who = "scale_by_radam"
+    _validate_adam_like(who, b1, b2, eps, eps_root)
+    _validate.finite(who, "threshold", threshold)
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+
+    def rectified(rho, mu_hat, nu_hat, updates):
+        # The same expression as optax: Python-float factors stay Python floats.
+        r = jnp.sqrt((rho - 4.0) * (rho - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho))
+
+        def leaf(m, v, g):
+            if m is None:
+                return None
+            scaled = promoted(jnp.multiply, r.astype(m.dtype), m)
+            denominator = promoted(jnp.add, jnp.sqrt(promoted(jnp.add, v, eps_root)), eps)
+            return promoted(jnp.divide, scaled, denominator).astype(g.dtype)
+
+        return jax.tree.map(leaf, mu_hat, nu_hat, updates, is_leaf=_tree.is_none)
+
+    def init(params):
+        return ScaleByAdamState(
+            count=_tree.zero_count(), mu=_tree.tree_zeros_like(params), nu=_tree.tree_zeros_like(params)
+        )
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = _tree.update_moment(updates, state.mu, b1, 1)
+        nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count_inc = _tree.safe_increment(state.count)
+        b2_power = _decay_power(b2, count_inc)
+        rho = rho_inf - (2 * count_inc).astype(b2_power.dtype) * b2_power / (1 - b2_power)
+        mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
+        nu_hat = _tree.bias_correction(nu, b2, count_inc)
+        tractable = rho >= threshold
+        updates = jax.tree.map(
+            lambda adaptive, momentum, g: (
+                None if g is None else jnp.where(tractable, adaptive, momentum.astype(g.dtype))
+            ),
+            rectified(rho, mu_hat, nu_hat, updates),
+            mu_hat,
+            updates,
+            is_leaf=_tree.is_none,
+        )
+        return updates, ScaleByAdamState(
+            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
+        )
+
+    return GradientTransformation(init, update)

@@ -1,0 +1,118 @@
+"""Adan: adaptive Nesterov momentum without an extra gradient evaluation (`scale_by_adan`).
+
+The arithmetic mirrors optax 0.2.8 operation for operation (bit for bit in
+float32), written to run under strict dtype promotion. Updates keep the
+grads' dtype and state leaves the dtype they were initialized with.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _tree, _validate
+from gdx._tree import cast_like, promoted
+from gdx.core import GradientTransformation, Updates
+
+
+class ScaleByAdanState(NamedTuple):
+    """State of `scale_by_adan`: the three moments, the previous gradient and the int32 step count `t`."""
+
+    m: Updates
+    v: Updates
+    n: Updates
+    g: Updates
+    t: jax.Array
+
+
+def scale_by_adan(
+    b1: jax.typing.ArrayLike = 0.98,
+    b2: jax.typing.ArrayLike = 0.92,
+    b3: jax.typing.ArrayLike = 0.99,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+) -> GradientTransformation:
+    """Rescales updates by Adan: moments of the gradient, of its change, and of their Nesterov sum.
+
+    Update rule (`t` counts from 1; the gradient change is 0 at the first step)::
+
+        diff = g - g_prev
+        m <- b1 * m + (1 - b1) * g
+        v <- b2 * v + (1 - b2) * diff
+        n <- b3 * n + (1 - b3) * (g + (1 - b2) * diff)**2
+        u <- (m / (1 - b1**t) + (1 - b2) * v / (1 - b2**t))
+             / (sqrt(n / (1 - b3**t) + eps_root) + eps)
+
+    Note that `b1, b2, b3` weight the *old* moments, as in optax (the paper
+    writes `1 - b` for the same quantities), and that the moments are
+    bias-corrected (the paper's Algorithm 1 initialises them from the first
+    gradient instead).
+
+    Args:
+      b1: decay of the gradient average, in [0, 1). Default 0.98.
+      b2: decay of the gradient-change average, in [0, 1). Default 0.92.
+      b3: decay of the squared-term average, in [0, 1). Default 0.99.
+      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
+      eps_root: added inside the square root, >= 0. Default 0.
+
+    Returns:
+      A `GradientTransformation` with state `ScaleByAdanState(m, v, n, g, t)`, as in optax.
+
+    Reference: Xie et al., "Adan: Adaptive Nesterov Momentum Algorithm for
+    Faster Optimizing Deep Models", 2022 (https://arxiv.org/abs/2208.06677).
+    """
+    who = "scale_by_adan"
+    for name, value in (("b1", b1), ("b2", b2), ("b3", b3)):
+        _validate.decay_rate(who, name, value)
+    _validate.non_negative(who, "eps", eps)
+    _validate.non_negative(who, "eps_root", eps_root)
+
+    def init(params):
+        return ScaleByAdanState(
+            m=_tree.tree_zeros_like(params),
+            v=_tree.tree_zeros_like(params),
+            n=_tree.tree_zeros_like(params),
+            g=_tree.tree_zeros_like(params),
+            t=_tree.zero_count(),
+        )
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _tree.check_same_structure(updates, state.m, who=who, what="state.m")
+        g = updates
+        # optax scales by `jnp.asarray(1 - b2)` (a weak-typed array when b2 is a Python float).
+        change_weight = jnp.asarray(1 - b2)
+        first_step = state.t == 0
+        diff = jax.tree.map(
+            lambda change: jnp.where(first_step, jnp.zeros_like(change), change),
+            jax.tree.map(lambda new, old: promoted(jnp.subtract, new, old), g, state.g),
+        )
+        m = _tree.update_moment(g, state.m, b1, 1)
+        v = _tree.update_moment(diff, state.v, b2, 1)
+        nesterov_gradient = jax.tree.map(
+            lambda x, d: promoted(jnp.add, x, promoted(jnp.multiply, change_weight, d)), g, diff
+        )
+        n = _tree.update_moment_per_elem_norm(nesterov_gradient, state.n, b3, 2)
+        t = _tree.safe_increment(state.t)
+        m_hat = _tree.bias_correction(m, b1, t)
+        v_hat = _tree.bias_correction(v, b2, t)
+        n_hat = _tree.bias_correction(n, b3, t)
+
+        def direction(mh, vh, nh, grad):
+            numerator = promoted(jnp.add, mh, promoted(jnp.multiply, change_weight, vh))
+            denominator = promoted(jnp.add, jnp.sqrt(promoted(jnp.add, nh, eps_root)), eps)
+            return promoted(jnp.divide, numerator, denominator).astype(grad.dtype)
+
+        new_updates = jax.tree.map(direction, m_hat, v_hat, n_hat, g)
+        new_state = ScaleByAdanState(
+            m=cast_like(m, state.m),
+            v=cast_like(v, state.v),
+            n=cast_like(n, state.n),
+            g=cast_like(g, state.g),
+            t=t,
+        )
+        return new_updates, new_state
+
+    return GradientTransformation(init, update)
