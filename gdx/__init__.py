@@ -141,16 +141,120 @@ from gdx.transforms.optimistic import scale_by_optimistic_gradient as scale_by_o
 from gdx.transforms.sign_steps import ScaleByRpropState as ScaleByRpropState
 from gdx.transforms.sign_steps import scale_by_rprop as scale_by_rprop
 from gdx.transforms.sign_steps import scale_by_sign as scale_by_sign
+
 # (end catalog-optimizers-a)
 # (begin catalog-optimizers-b)
+from gdx.optimizers.adafactor import adafactor as adafactor
+from gdx.optimizers.fromage import fromage as fromage
+from gdx.optimizers.noisy_sgd import noisy_sgd as noisy_sgd
+from gdx.optimizers.polyak_sgd import polyak_sgd as polyak_sgd
+from gdx.optimizers.sm3 import sm3 as sm3
+from gdx.transforms.adaptive_clipping import AdaptiveGradClipState as AdaptiveGradClipState
+from gdx.transforms.adaptive_clipping import adaptive_grad_clip as adaptive_grad_clip
+from gdx.transforms.adaptive_clipping import clip_by_block_rms as clip_by_block_rms
+from gdx.transforms.block import scale_by_param_block_norm as scale_by_param_block_norm
+from gdx.transforms.block import scale_by_param_block_rms as scale_by_param_block_rms
+from gdx.transforms.constraints import NonNegativeParamsState as NonNegativeParamsState
+from gdx.transforms.constraints import ZeroNansState as ZeroNansState
+from gdx.transforms.constraints import keep_params_nonnegative as keep_params_nonnegative
+from gdx.transforms.constraints import zero_nans as zero_nans
+from gdx.transforms.factored import FactoredState as FactoredState
+from gdx.transforms.factored import scale_by_factored_rms as scale_by_factored_rms
+from gdx.transforms.gradient_scaling import scale_gradient as scale_gradient
+from gdx.transforms.noise import AddNoiseState as AddNoiseState
+from gdx.transforms.noise import add_noise as add_noise
+from gdx.transforms.normalization import centralize as centralize
+from gdx.transforms.normalization import normalize_by_update_norm as normalize_by_update_norm
+from gdx.transforms.per_example import per_example_global_norm_clip as per_example_global_norm_clip
+from gdx.transforms.per_example import per_example_layer_norm_clip as per_example_layer_norm_clip
+from gdx.transforms.sm3 import ScaleBySM3State as ScaleBySM3State
+from gdx.transforms.sm3 import scale_by_sm3 as scale_by_sm3
+from gdx.transforms.step_size import ScaleByDistanceOverGradientsState as ScaleByDistanceOverGradientsState
+from gdx.transforms.step_size import scale_by_distance_over_gradients as scale_by_distance_over_gradients
+from gdx.transforms.step_size import scale_by_polyak as scale_by_polyak
+
 # (end catalog-optimizers-b)
 # (begin catalog-lbfgs)
+from gdx.optimizers.lbfgs import lbfgs as lbfgs
+from gdx.transforms.lbfgs import ScaleByLBFGSState as ScaleByLBFGSState
+from gdx.transforms.lbfgs import scale_by_lbfgs as scale_by_lbfgs
+from gdx.transforms.linesearch import ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState
+from gdx.transforms.linesearch import scale_by_backtracking_linesearch as scale_by_backtracking_linesearch
+from gdx.transforms.linesearch import value_and_grad_from_state as value_and_grad_from_state
+from gdx.transforms.zoom_linesearch import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
+from gdx.transforms.zoom_linesearch import ZoomLinesearchInfo as ZoomLinesearchInfo
+from gdx.transforms.zoom_linesearch import scale_by_zoom_linesearch as scale_by_zoom_linesearch
 # (end catalog-lbfgs)
 
 # --- catalog: wrappers and combinators ----------------------------------------
 # (begin catalog-wrappers)
+from gdx.wrappers.accumulation import ApplyEvery as ApplyEvery
+from gdx.wrappers.accumulation import MultiSteps as MultiSteps
+from gdx.wrappers.accumulation import MultiStepsState as MultiStepsState
+from gdx.wrappers.accumulation import ShouldSkipUpdateFunction as ShouldSkipUpdateFunction
+from gdx.wrappers.accumulation import apply_every as apply_every
+from gdx.wrappers.accumulation import skip_large_updates as skip_large_updates
+from gdx.wrappers.accumulation import skip_not_finite as skip_not_finite
+from gdx.wrappers.conditional import ApplyIfFiniteState as ApplyIfFiniteState
+from gdx.wrappers.conditional import ConditionallyMaskState as ConditionallyMaskState
+from gdx.wrappers.conditional import ConditionallyTransformState as ConditionallyTransformState
+from gdx.wrappers.conditional import ConditionFn as ConditionFn
+from gdx.wrappers.conditional import apply_if_finite as apply_if_finite
+from gdx.wrappers.conditional import conditionally_mask as conditionally_mask
+from gdx.wrappers.conditional import conditionally_transform as conditionally_transform
+from gdx.wrappers.ema_params import EmaParamsState as EmaParamsState
+from gdx.wrappers.ema_params import ema_params as ema_params
+from gdx.wrappers.ema_params import get_ema_params as get_ema_params
+from gdx.wrappers.flatten import flatten as flatten
+from gdx.wrappers.inject import InjectHyperparamsState as InjectHyperparamsState
+from gdx.wrappers.inject import InjectStatefulHyperparamsState as InjectStatefulHyperparamsState
+from gdx.wrappers.inject import StatefulSchedule as StatefulSchedule
+from gdx.wrappers.inject import WrappedSchedule as WrappedSchedule
+from gdx.wrappers.inject import WrappedScheduleState as WrappedScheduleState
+from gdx.wrappers.inject import inject_hyperparams as inject_hyperparams
+from gdx.wrappers.inject import inject_stateful_hyperparams as inject_stateful_hyperparams
+from gdx.wrappers.lookahead import LookaheadParams as LookaheadParams
+from gdx.wrappers.lookahead import LookaheadState as LookaheadState
+from gdx.wrappers.lookahead import lookahead as lookahead
+from gdx.wrappers.partition import MultiTransformState as MultiTransformState
+from gdx.wrappers.partition import PartitionState as PartitionState
+from gdx.wrappers.partition import freeze as freeze
+from gdx.wrappers.partition import label_by_regex as label_by_regex
+from gdx.wrappers.partition import multi_transform as multi_transform
+from gdx.wrappers.partition import partition as partition
+from gdx.wrappers.partition import selective_transform as selective_transform
+from gdx.wrappers.reset import reset_substate as reset_substate
 # (end catalog-wrappers)
 
 # --- catalog: transforms, tree utilities, state conversion, schedules ---------
 # (begin catalog-transforms)
+from gdx import tree_utils as tree_utils
+from gdx.core import TransformInitFn as TransformInitFn
+from gdx.core import TransformUpdateFn as TransformUpdateFn
+from gdx.interop import from_optax_state as from_optax_state
+from gdx.interop import to_optax_state as to_optax_state
+from gdx.monitoring import MonitorState as MonitorState
+from gdx.monitoring import SnapshotState as SnapshotState
+from gdx.monitoring import measure_with_ema as measure_with_ema
+from gdx.monitoring import monitor as monitor
+from gdx.monitoring import snapshot as snapshot
+from gdx.numerics import safe_norm as safe_norm
+from gdx.numerics import safe_root_mean_squares as safe_root_mean_squares
+from gdx.protocol import MaskOrFn as MaskOrFn
+from gdx.protocol import TransformUpdateExtraArgsFn as TransformUpdateExtraArgsFn
+from gdx.protocol import init_empty_state as init_empty_state
+from gdx.protocol import stateless_with_tree_map as stateless_with_tree_map
+from gdx.schedules.plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
+from gdx.schedules.plateau import reduce_on_plateau as reduce_on_plateau
+from gdx.schedules.torch_style import cosine_warm_restarts_schedule as cosine_warm_restarts_schedule
+from gdx.schedules.torch_style import cyclic_schedule as cyclic_schedule
+from gdx.schedules.torch_style import step_decay_schedule as step_decay_schedule
+from gdx.schedules.torch_style import warmup_linear_decay_schedule as warmup_linear_decay_schedule
+from gdx.tree_math import bias_correction as bias_correction
+from gdx.tree_math import incremental_update as incremental_update
+from gdx.tree_math import periodic_update as periodic_update
+from gdx.tree_math import update_infinity_moment as update_infinity_moment
+from gdx.tree_math import update_moment as update_moment
+from gdx.tree_math import update_moment_per_elem_norm as update_moment_per_elem_norm
+from gdx.tree_utils import tree_map_params as tree_map_params
 # (end catalog-transforms)

@@ -61,6 +61,17 @@ CASES = [
     Case("optimistic_gradient_descent", lambda lr: gdx.optimistic_gradient_descent(lr), 0.005),
     Case("optimistic_adam", lambda lr: gdx.optimistic_adam(lr), 0.03, takes_schedule=False),
     Case("optimistic_adam_v2", lambda lr: gdx.optimistic_adam_v2(lr), 0.03),
+    Case("adafactor", lambda lr: gdx.adafactor(lr), 0.1, needs_params=True),
+    Case(
+        "adafactor_momentum_decay",
+        lambda lr: gdx.adafactor(lr, momentum=0.9, weight_decay_rate=1e-4),
+        0.1,
+        needs_params=True,
+    ),
+    Case("sm3", lambda lr: gdx.sm3(lr), 0.2),
+    Case("fromage", lambda lr: gdx.fromage(lr), 0.05, needs_params=True, has_leaf_state=False),
+    Case("noisy_sgd", lambda lr: gdx.noisy_sgd(lr, key=0), 0.005, has_leaf_state=False),
+    Case("lbfgs", lambda lr: gdx.lbfgs(lr, linesearch=None), 0.5, needs_params=True),
 ]
 IDS = [case.name for case in CASES]
 

@@ -2,7 +2,10 @@
 
 Same names, arguments and numbers as `optax.schedules` (0.2.8), with bad
 arguments rejected at construction and two jitted-numerics fixes (see
-`polynomial_schedule` and `exponential_decay`).
+`polynomial_schedule` and `exponential_decay`). Beyond optax: PyTorch's and
+Hugging Face's common schedules (`step_decay_schedule`, `cyclic_schedule`,
+`warmup_linear_decay_schedule`, `cosine_warm_restarts_schedule`),
+`reduce_on_plateau` (optax keeps it in `optax.contrib`) and `plot(schedule, steps, path)`.
 """
 
 from gdx.core import Schedule as Schedule
@@ -14,9 +17,20 @@ from gdx.schedules.cosine import warmup_cosine_decay_schedule as warmup_cosine_d
 from gdx.schedules.join import join_schedules as join_schedules
 from gdx.schedules.join import warmup_constant_schedule as warmup_constant_schedule
 from gdx.schedules.join import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
+from gdx.schedules.plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
+from gdx.schedules.plateau import reduce_on_plateau as reduce_on_plateau
+from gdx.schedules.plotting import plot as plot
 from gdx.schedules.polynomial import constant_schedule as constant_schedule
 from gdx.schedules.polynomial import exponential_decay as exponential_decay
 from gdx.schedules.polynomial import linear_schedule as linear_schedule
 from gdx.schedules.polynomial import piecewise_constant_schedule as piecewise_constant_schedule
 from gdx.schedules.polynomial import piecewise_interpolate_schedule as piecewise_interpolate_schedule
 from gdx.schedules.polynomial import polynomial_schedule as polynomial_schedule
+from gdx.schedules.torch_style import CosineWarmRestartsSchedule as CosineWarmRestartsSchedule
+from gdx.schedules.torch_style import CyclicSchedule as CyclicSchedule
+from gdx.schedules.torch_style import StepDecaySchedule as StepDecaySchedule
+from gdx.schedules.torch_style import WarmupLinearDecaySchedule as WarmupLinearDecaySchedule
+from gdx.schedules.torch_style import cosine_warm_restarts_schedule as cosine_warm_restarts_schedule
+from gdx.schedules.torch_style import cyclic_schedule as cyclic_schedule
+from gdx.schedules.torch_style import step_decay_schedule as step_decay_schedule
+from gdx.schedules.torch_style import warmup_linear_decay_schedule as warmup_linear_decay_schedule

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import jax
 
 from gdx.core import GradientTransformation, Params, with_extra_args_support
+from gdx.tree_utils import _ParamsPlaceholder
 
 
 class MaskedState(NamedTuple):
@@ -84,6 +85,8 @@ def masked(
         }
 
     def init(params):
+        if isinstance(params, _ParamsPlaceholder):  # tree_map_params's stand-in has no leaves to mask
+            return MaskedState(inner_state=inner.init(params))
         return MaskedState(inner_state=inner.init(_apply_mask(params, resolve(params))))
 
     def update(updates, state, params=None, **extra_args):

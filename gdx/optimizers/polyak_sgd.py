@@ -1,0 +1,62 @@
+"""SGD with the Polyak step size, computed from the loss value."""
+
+from __future__ import annotations
+
+import jax
+
+from gdx import _validate
+from gdx.core import GradientTransformation, ScalarOrSchedule
+from gdx.optimizers._base import named_optimizer
+from gdx.optimizers.sgd import sgd
+from gdx.transforms.step_size import scale_by_polyak
+
+
+def polyak_sgd(
+    max_learning_rate: jax.typing.ArrayLike = 1.0,
+    scaling: ScalarOrSchedule = 1.0,
+    f_min: jax.typing.ArrayLike = 0.0,
+    eps: jax.typing.ArrayLike = 0.0,
+    variant: str = "sps",
+) -> GradientTransformation:
+    """SGD whose step size is Polyak's: the loss gap over the squared gradient norm.
+
+    Update rule (`value` the loss at the current params, passed as `update(..., value=loss)`)::
+
+        d = -scaling * g
+        step = min((value - f_min) / (||d||**2 + eps), max_learning_rate)   # 0 if ||d||**2 + eps ~ 0
+        u <- step * d
+
+    With `variant="sps+"` the gap is `max(value - f_min, 0)`. `update` raises a
+    `ValueError` naming `value` when it is missing.
+
+    Args:
+      max_learning_rate: the largest step, > 0. Default 1.
+      scaling: a number > 0 or a schedule multiplying the gradient before the
+        step is computed. Default 1.
+      f_min: a lower bound of the loss (0 for models that interpolate the
+        data); a wrong guess can diverge or stall. Default 0.
+      eps: added to the squared norm, >= 0. Default 0.
+      variant: "sps" (default) or "sps+".
+
+    Returns:
+      `chain(sgd(scaling), scale_by_polyak(f_min, max_learning_rate, eps, variant))`,
+      the layout of `optax.polyak_sgd`.
+
+    References:
+      Loizou et al., Stochastic Polyak Step-size for SGD: An Adaptive Learning Rate
+      for Fast Convergence, AISTATS 2021.
+      Berrada et al., Training Neural Networks for and by Interpolation, ICML 2020.
+      Garrigos et al., Function Value Learning: Adaptive Learning Rates Based on the
+      Polyak Stepsize and Function Splitting in ERM, 2023.
+    """
+    who = "polyak_sgd"
+    _validate.positive(who, "max_learning_rate", max_learning_rate)
+    _validate.learning_rate(who, scaling, name="scaling")
+    _validate.finite(who, "f_min", f_min)
+    _validate.non_negative(who, "eps", eps)
+    _validate.one_of(who, "variant", variant, ("sps", "sps+"))
+    return named_optimizer(
+        who,
+        sgd(learning_rate=scaling),
+        scale_by_polyak(max_learning_rate=max_learning_rate, f_min=f_min, eps=eps, variant=variant),
+    )

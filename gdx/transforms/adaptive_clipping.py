@@ -1,0 +1,134 @@
+"""Clipping relative to a leaf's own size: by block RMS, and adaptive (unit-wise, relative to the params).
+
+The arithmetic mirrors optax 0.2.8 operation for operation, with promotions
+written out for strict dtype promotion.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _tree, _validate
+from gdx._tree import promote, promoted
+from gdx.core import EmptyState, GradientTransformation
+
+AdaptiveGradClipState = EmptyState
+
+
+def _empty_init(params):
+    del params
+    return EmptyState()
+
+
+def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> GradientTransformation:
+    """Rescales each update leaf so that its root mean square is at most `threshold`.
+
+    Update rule, leaf by leaf: `u <- u / max(1, sqrt(mean(|u|**2)) / threshold)`.
+
+    Args:
+      threshold: the largest RMS of a leaf's update, > 0.
+
+    Returns:
+      A stateless `GradientTransformation` (`EmptyState`).
+
+    References:
+      Shazeer & Stern, Adafactor: Adaptive Learning Rates with Sublinear Memory Cost,
+      ICML 2018 (update clipping).
+    """
+    _validate.positive("clip_by_block_rms", "threshold", threshold)
+
+    def clip_leaf(u):
+        rms = jnp.sqrt(jnp.mean(_tree.abs_sq(u)))
+        clip_denominator = promoted(jnp.maximum, 1.0, promoted(jnp.divide, rms, threshold))
+        return promoted(jnp.divide, u, clip_denominator).astype(u.dtype)
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        return jax.tree.map(clip_leaf, updates), state
+
+    return GradientTransformation(_empty_init, update)
+
+
+def _unitwise_norm(x: jax.Array, axis: int | tuple[int, ...] | None) -> jax.Array:
+    """The L2 norm of each unit of `x`, broadcast back to `x`'s shape.
+
+    Units by rank when `axis` is None (optax's convention): a scalar or vector
+    is one unit; rank 2 and 3 (dense, multi-head dense) reduce axis 0; rank 4
+    (HWIO conv) axes (0, 1, 2); rank 5 (DHWIO conv) axes (0, 1, 2, 3).
+    """
+    squares = _tree.abs_sq(x)
+    if axis is not None:
+        squared_norm = jnp.sum(squares, axis=axis, keepdims=True)
+    elif jnp.squeeze(x).ndim <= 1:
+        squared_norm = jnp.sum(squares, keepdims=True)
+    elif x.ndim in (2, 3):
+        squared_norm = jnp.sum(squares, axis=0, keepdims=True)
+    elif x.ndim == 4:
+        squared_norm = jnp.sum(squares, axis=(0, 1, 2), keepdims=True)
+    elif x.ndim == 5:
+        squared_norm = jnp.sum(squares, axis=(0, 1, 2, 3), keepdims=True)
+    else:
+        raise ValueError(
+            f"adaptive_grad_clip: a leaf of shape {x.shape} has no default unit; "
+            "pass axis= to name the axes to take the norm over"
+        )
+    return jnp.broadcast_to(jnp.sqrt(squared_norm), x.shape)
+
+
+def _unitwise_clip(
+    g_norm: jax.Array, max_norm: jax.Array, grad: jax.Array, div_eps: float = 1e-6
+) -> jax.Array:
+    # max(., div_eps) only guards the division; the `where` below never selects it at 0.
+    factor = promoted(jnp.divide, max_norm, jnp.maximum(g_norm, div_eps))
+    clipped = promoted(jnp.multiply, grad, factor)
+    within = promoted(jnp.less, g_norm, max_norm)
+    return jnp.where(within, *promote(grad, clipped)).astype(grad.dtype)
+
+
+def adaptive_grad_clip(
+    clipping: jax.typing.ArrayLike,
+    eps: jax.typing.ArrayLike = 1e-3,
+    axis: int | tuple[int, ...] | None = None,
+) -> GradientTransformation:
+    """Clips each unit of the updates to at most `clipping` times the norm of the matching params unit (AGC).
+
+    Update rule, unit by unit (a unit is an output row/filter, see `axis`)::
+
+        max_norm = clipping * max(||p_unit||, eps)
+        u_unit <- u_unit                                  if ||u_unit|| < max_norm
+                  u_unit * max_norm / max(||u_unit||, 1e-6)   otherwise
+
+    Args:
+      clipping: the largest ratio of update norm to param norm, > 0 (0.01 to
+        0.16 in the paper, smaller for larger batches).
+      eps: the smallest param norm, >= 0, so zero-initialised params still move. Default 1e-3.
+      axis: the axis or axes a unit's norm is taken over. Default None infers
+        them from each leaf's rank: a vector (or scalar) is one unit; rank 2
+        and 3 reduce axis 0; rank 4 axes (0, 1, 2); rank 5 axes (0, 1, 2, 3);
+        other ranks need `axis`.
+
+    Returns:
+      A stateless `GradientTransformation` (`AdaptiveGradClipState = EmptyState`).
+      `update` needs `params`.
+
+    References:
+      Brock, De, Smith & Simonyan, High-Performance Large-Scale Image Recognition
+      Without Normalization, ICML 2021.
+    """
+    who = "adaptive_grad_clip"
+    _validate.positive(who, "clipping", clipping)
+    _validate.non_negative(who, "eps", eps)
+
+    def clip_leaf(u: jax.Array, p: jax.Array) -> jax.Array:
+        max_norm = promoted(jnp.multiply, clipping, promoted(jnp.maximum, _unitwise_norm(p, axis), eps))
+        return _unitwise_clip(_unitwise_norm(u, axis), max_norm, u)
+
+    def update(updates, state, params=None, **extra_args):
+        del extra_args
+        if params is None:
+            raise ValueError(f"{who} needs params: call update(grads, state, params)")
+        _tree.check_same_structure(updates, params, who=who, what="params")
+        return jax.tree.map(clip_leaf, updates, params), state
+
+    return GradientTransformation(_empty_init, update)

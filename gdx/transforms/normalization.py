@@ -1,0 +1,72 @@
+"""Normalising updates: subtract each leaf's mean (`centralize`), divide by the global norm."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _tree, _validate
+from gdx._tree import promoted
+from gdx.core import EmptyState, GradientTransformation
+
+
+def _empty_init(params):
+    del params
+    return EmptyState()
+
+
+def _subtract_mean(g: jax.Array) -> jax.Array:
+    if g.ndim > 1:
+        return g - g.mean(tuple(range(1, g.ndim)), keepdims=True)
+    return g
+
+
+def centralize() -> GradientTransformation:
+    """Centralizes each update leaf with two or more axes: subtracts its mean over all axes but the first.
+
+    Update rule: `u <- u - mean(u, axis=(1, ..., ndim - 1), keepdims=True)` for
+    `u.ndim > 1`; vectors and scalars (biases, scales) are left as they are.
+
+    Returns:
+      A stateless `GradientTransformation` (`EmptyState`).
+
+    References:
+      Yong et al., Gradient Centralization: A New Optimization Technique for Deep
+      Neural Networks, ECCV 2020.
+    """
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        return jax.tree.map(_subtract_mean, updates), state
+
+    return GradientTransformation(_empty_init, update)
+
+
+def normalize_by_update_norm(
+    scale_factor: jax.typing.ArrayLike = 1.0, eps: jax.typing.ArrayLike = 1e-6
+) -> GradientTransformation:
+    """Divides the updates by their global L2 norm: `u <- scale_factor * u / (||u||_2 + eps)`.
+
+    Computed as optax computes it: `u / ((||u||_2 + eps) / scale_factor)`.
+
+    Args:
+      scale_factor: the norm of the result (up to `eps`), any non-zero finite
+        number; -1 for a normalized descent step. Default 1.
+      eps: added to the norm, >= 0, so zero updates stay finite. Default 1e-6.
+
+    Returns:
+      A stateless `GradientTransformation` (`EmptyState`).
+    """
+    who = "normalize_by_update_norm"
+    _validate.finite(who, "scale_factor", scale_factor)
+    if _validate.concrete_number(scale_factor) == 0:
+        raise ValueError(f"{who}: scale_factor must be non-zero, got {scale_factor!r}")
+    _validate.non_negative(who, "eps", eps)
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        g_norm = promoted(jnp.divide, promoted(jnp.add, _tree.global_norm(updates), eps), scale_factor)
+        updates = jax.tree.map(lambda g: promoted(jnp.divide, g, g_norm).astype(g.dtype), updates)
+        return updates, state
+
+    return GradientTransformation(_empty_init, update)
