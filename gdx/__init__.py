@@ -258,3 +258,9 @@ from gdx.tree_math import update_moment as update_moment
 from gdx.tree_math import update_moment_per_elem_norm as update_moment_per_elem_norm
 from gdx.tree_utils import tree_map_params as tree_map_params
 # (end catalog-transforms)
+
+# --- performance: packed and flat execution ------------------------------------
+# (begin fused)
+# (end fused)
+# (begin flat)
+# (end flat)
