@@ -9,11 +9,13 @@ STAMP = $(VENV)/.installed
 export PYRIGHT_PYTHON_IGNORE_WARNINGS = 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test demo clean
+.PHONY: help install lint format test demo bench bench-quick clean
 
 help:
 	@echo "make demo     train a small MLP on sklearn digits with gdx and optax, print a table"
 	@echo "make test     lint, then the whole test suite (pytest -n 2)"
+	@echo "make bench    gdx vs optax benchmark, all cases (long); results in benchmarks/results/"
+	@echo "make bench-quick  the benchmark's quick mode (under 10 minutes)"
 	@echo "make lint     ruff check, ruff format --check, pyright"
 	@echo "make format   ruff format and ruff check --fix"
 	@echo "make install  create $(VENV) and install gdx[test,demo,dev] (done by the targets above)"
@@ -42,6 +44,13 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/python -m gdx demo
+
+# One device, whatever XLA_FLAGS the shell has (the test session fakes 8).
+bench: $(STAMP)
+	XLA_FLAGS= $(BIN)/python -m benchmarks.run
+
+bench-quick: $(STAMP)
+	XLA_FLAGS= $(BIN)/python -m benchmarks.run --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

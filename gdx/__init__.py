@@ -261,6 +261,21 @@ from gdx.tree_utils import tree_map_params as tree_map_params
 
 # --- performance: packed and flat execution ------------------------------------
 # (begin fused)
+from gdx.fused.fuse import FusedState as FusedState
+from gdx.fused.fuse import fuse as fuse
+from gdx.fused.fuse import fuse_state_pack as fuse_state_pack
+from gdx.fused.fuse import fuse_state_view as fuse_state_view
+
 # (end fused)
 # (begin flat)
+from gdx.fused import flat as flat
+
 # (end flat)
+# (begin checkpoint)
+from gdx import checkpoint as checkpoint
+
+# (end checkpoint)
+# (begin diagnostics)
+from gdx import diagnostics as diagnostics
+from gdx.diagnostics.lr_find import lr_find as lr_find
+# (end diagnostics)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -42,7 +43,24 @@ def _check_finite(who: str, name: str, value: Any, number: float) -> None:
         _fail(who, name, value, "a finite number")
 
 
+def check_real_type(who: str, name: str, value: Any) -> None:
+    """Raises `TypeError` for values that can never be a real hyperparameter.
+
+    Strings, complex numbers and containers would otherwise pass the range
+    checks unread (they are not concrete numbers) and fail deep inside the
+    first `update`, or silently broadcast.
+    """
+    bad = isinstance(value, str | bytes | complex | list | tuple | dict | set)
+    if not bad and _is_array_like(value):
+        dtype = value.dtype
+        real = jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
+        bad = not (real or jnp.issubdtype(dtype, jnp.bool_))
+    if bad:
+        raise TypeError(f"{who}: {name} must be a real number, got {value!r} ({type(value).__name__})")
+
+
 def _in_range(who: str, name: str, value: Any, accept: Callable[[float], bool], allowed: str) -> None:
+    check_real_type(who, name, value)
     number = concrete_number(value)
     if number is None:
         return
@@ -73,6 +91,7 @@ def closed_unit(who: str, name: str, value: Any) -> None:
 
 def finite(who: str, name: str, value: Any) -> None:
     """Any finite real number."""
+    check_real_type(who, name, value)
     number = concrete_number(value)
     if number is not None:
         _check_finite(who, name, value, number)
@@ -82,8 +101,10 @@ def learning_rate(who: str, value: Any, name: str = "learning_rate") -> None:
     """A positive number or a schedule (a callable of the step count)."""
     if callable(value):
         return
-    if concrete_number(value) is None and not _is_array_like(value):
+    if isinstance(value, bool) or (concrete_number(value) is None and not _is_array_like(value)):
         raise TypeError(f"{who}: {name} must be a positive number or a schedule (callable), got {value!r}")
+    if _is_array_like(value) and len(value.shape) != 0:
+        raise ValueError(f"{who}: {name} must be a scalar, got an array of shape {tuple(value.shape)}")
     positive(who, name, value)
 
 

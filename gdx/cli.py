@@ -6,6 +6,8 @@ Commands:
            bar, print a comparison table and write loss / learning-rate plots.
   compare  train a small MLP with several named optimizers, each in gdx and in
            optax, and print final losses, accuracies and parameter differences.
+  lr-find  the learning-rate range test (or many LRs in parallel under vmap) on
+           the digits MLP of `compare`: a table, a suggestion and lr_find.png.
 
 The commands need the `demo` extra (flax, optax, scikit-learn, matplotlib, rich):
 `pip install "gdx[demo]"`. They live in `gdx.demo` and are imported only when a
@@ -71,6 +73,13 @@ def _at_least_two(text: str) -> int:
     value = int(text)
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be >= 2, got {value}")
+    return value
+
+
+def _at_least_four(text: str) -> int:
+    value = int(text)
+    if value < 4:
+        raise argparse.ArgumentTypeError(f"must be >= 4, got {value}")
     return value
 
 
@@ -161,6 +170,36 @@ def _command_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_lr_find(args: argparse.Namespace) -> int:
+    finder = import_demo_module("lr_find")
+    console = import_demo_module("console")
+    result = finder.run_lr_find(
+        args.optimizer,
+        mode=args.mode,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        num_lrs=args.num_lrs,
+        min_lr=args.min_lr,
+        max_lr=args.max_lr,
+        seed=args.seed,
+    )
+    title = (
+        f"lr-find ({args.mode}, {args.optimizer}) on the digits MLP, {args.steps} steps, "
+        f"learning rates {args.min_lr:g} to {args.max_lr:g}"
+    )
+    console.print_table(title, *finder.table_cells(result))
+    print(f"suggested learning rate: {result.suggestion:.3g}")
+    if not args.no_plots:
+        try:
+            args.output_dir.mkdir(parents=True, exist_ok=True)
+            path = result.plot(args.output_dir / "lr_find.png")
+        except OSError as error:
+            print(f"error: cannot write the plot to {args.output_dir}/: {error}", file=sys.stderr)
+            return 1
+        print(f"plot: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m gdx` argument parser with its `demo` and `compare` subcommands."""
     parser = argparse.ArgumentParser(
@@ -226,6 +265,38 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated names or 'all' (default {','.join(DEFAULT_COMPARE)})",
     )
     compare.set_defaults(handler=_command_compare)
+
+    finder = commands.add_parser(
+        "lr-find",
+        help="learning-rate finder on the digits MLP: table, suggestion, lr_find.png",
+        description="Run gdx.diagnostics.lr_find on the 64-32-10 tanh MLP of `compare`: the range "
+        "test (one run, exponentially growing learning rate) or, with --mode parallel, many constant "
+        "learning rates trained at once under jax.vmap. Prints the loss per learning rate and a "
+        "suggestion, and writes lr_find.png.",
+    )
+    finder.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="adam", help="default adam")
+    finder.add_argument(
+        "--mode", choices=("range_test", "parallel"), default="range_test", help="default range_test"
+    )
+    finder.add_argument("--steps", type=_at_least_four, default=100, help="steps per run (default 100)")
+    finder.add_argument(
+        "--batch-size",
+        type=_non_negative_int,
+        default=128,
+        help="examples per step; 0 = full batch (default 128)",
+    )
+    finder.add_argument("--num-lrs", type=_at_least_two, default=12, help="LRs in parallel mode (default 12)")
+    finder.add_argument("--min-lr", type=_positive_float, default=1e-5, help="smallest LR (default 1e-5)")
+    finder.add_argument("--max-lr", type=_positive_float, default=10.0, help="largest LR (default 10)")
+    finder.add_argument("--seed", type=int, default=0, help="init and batch-order seed (default 0)")
+    finder.add_argument(
+        "--output-dir",
+        type=Path,
+        default=DEFAULT_OUTPUT_DIR,
+        help=f"folder for lr_find.png, created if missing (default {DEFAULT_OUTPUT_DIR}/)",
+    )
+    finder.add_argument("--no-plots", action="store_true", help="do not write the plot")
+    finder.set_defaults(handler=_command_lr_find)
     return parser
 
 
@@ -236,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     output_dir = getattr(args, "output_dir", None)
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
         parser.error(f"--output-dir {output_dir} exists and is not a folder")
+    if args.command == "lr-find" and args.min_lr >= args.max_lr:
+        parser.error(f"--min-lr {args.min_lr:g} must be below --max-lr {args.max_lr:g}")
     try:
         return args.handler(args)
     except MissingDependencyError as error:

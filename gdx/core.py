@@ -99,6 +99,17 @@ def with_extra_args_support(tx: GradientTransformation) -> GradientTransformatio
     return GradientTransformation(tx.init, update)
 
 
+def record_structure(update: Callable[..., Any], kind: str, **parts: Any) -> None:
+    """Records on `update` how its transformation is built, for `gdx.fuse` to read.
+
+    `gdx.fuse` re-assembles a transformation on packed buffers, so it must see
+    through the combinators (`chain`, `named_chain`, `masked`) and recognise the
+    per-leaf reductions (`scale_by_trust_ratio`). The record is one plain
+    attribute, `update._gdx_structure = (kind, parts)`; nothing else reads it.
+    """
+    update.__dict__["_gdx_structure"] = (kind, parts)
+
+
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """Applies transformations in order; the state is the tuple of their states.
 
@@ -130,6 +141,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_state.append(member_state)
         return updates, tuple(new_state)
 
+    record_structure(update, "chain", members=tuple(members))
     return GradientTransformation(init, update)
 
 
@@ -160,6 +172,7 @@ def named_chain(*named_transforms: tuple[str, GradientTransformation]) -> Gradie
             updates, new_state[name] = t.update(updates, state[name], params, **extra_args)
         return updates, new_state
 
+    record_structure(update, "named_chain", members=tuple(members))
     return GradientTransformation(init, update)
 
 

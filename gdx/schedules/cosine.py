@@ -168,6 +168,7 @@ def sgdr_schedule(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Schedule:
 def _check_onecycle(who: str, transition_steps: Any, peak_value: Any, pct_start: Any) -> None:
     _validate.positive_int(who, "transition_steps", transition_steps)
     _validate.finite(who, "peak_value", peak_value)
+    _validate.check_real_type(who, "pct_start", pct_start)
     number = _validate.concrete_number(pct_start)
     if number is not None and not 0 <= number < 1:
         _common.fail(who, "pct_start", pct_start, "in [0, 1)")
@@ -275,6 +276,7 @@ def linear_onecycle_schedule(
     """
     who = "linear_onecycle_schedule"
     _check_onecycle(who, transition_steps, peak_value, pct_start)
+    _validate.check_real_type(who, "pct_final", pct_final)
     number = _validate.concrete_number(pct_final)
     if number is not None and not pct_start < number < 1:
         _common.fail(who, "pct_final", pct_final, f"in (pct_start={pct_start!r}, 1)")

@@ -94,6 +94,7 @@ def reduce_on_plateau(
       https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.ReduceLROnPlateau.html
     """
     who = "reduce_on_plateau"
+    _validate.check_real_type(who, "factor", factor)
     number = _common.concrete(factor)
     if number is not None and not 0.0 < number < 1.0:
         _common.fail(who, "factor", factor, "in (0, 1)")

@@ -20,8 +20,11 @@ from gdx.core import GradientTransformation
 
 
 def _decay_rate_pow(i: Any, exponent: Any = 0.8) -> jax.Array:
-    """Adafactor's second-moment decay schedule: `1 - (i + 1)**(-exponent)`."""
-    t = jnp.array(i + 1, jnp.float32)
+    """Adafactor's second-moment decay schedule: `1 - (i + 1)**(-exponent)`.
+
+    `i + 1` saturates at int32 max (optax's `i + 1` wraps to -2**31 there and the power is NaN).
+    """
+    t = jnp.array(_tree.safe_increment(i), jnp.float32)
     return 1.0 - t ** (-exponent)
 
 

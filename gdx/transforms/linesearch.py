@@ -75,6 +75,7 @@ def hyperparameter(value: Any, dtype: Any) -> Any:
 
 def check_increase_factor(who: str, value: Any, *, above_one: bool, allow_inf: bool) -> None:
     """`increase_factor >= 1` (`> 1` if `above_one`; `inf` only if `allow_inf`), for concrete numbers."""
+    _validate.check_real_type(who, "increase_factor", value)
     number = _validate.concrete_number(value)
     if number is None or (allow_inf and number == math.inf):
         return

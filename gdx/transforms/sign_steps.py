@@ -123,6 +123,13 @@ def scale_by_rprop(
         return jnp.where(s < 0, jnp.zeros_like(step), step)
 
     def init(params):
+        for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+            if jnp.iscomplexobj(leaf):  # sign agreement `g * prev > 0` needs an order (optax: a clip error)
+                raise TypeError(
+                    f"{who}: complex params are not supported (Rprop compares gradient signs), got "
+                    f"{jnp.result_type(leaf)} at {jax.tree_util.keystr(path) or '<root>'}; optimize the "
+                    "real and imaginary parts as two real params"
+                )
         step_sizes = jax.tree.map(lambda x: jnp.full_like(x, learning_rate), params)
         return ScaleByRpropState(step_sizes=step_sizes, prev_updates=_tree.tree_zeros_like(params))
 

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from gdx import _validate
 from gdx._tree import promote, promoted
-from gdx.core import EmptyState, GradientTransformation
+from gdx.core import EmptyState, GradientTransformation, record_structure
 
 ScaleByTrustRatioState = EmptyState
 
@@ -76,4 +76,5 @@ def scale_by_trust_ratio(
             raise ValueError("scale_by_trust_ratio needs params: call update(grads, state, params)")
         return jax.tree.map(scale_leaf, updates, params), state
 
+    record_structure(update, "trust_ratio", min_norm=min_norm, trust_coefficient=trust_coefficient, eps=eps)
     return GradientTransformation(init, update)

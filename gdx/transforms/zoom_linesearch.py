@@ -64,6 +64,7 @@ def _validate_zoom_args(who: str, **args: Any) -> None:
     _validate.non_negative(who, "tol", args["tol"])
     check_increase_factor(who, args["increase_factor"], above_one=True, allow_inf=False)
     _validate.decay_rate(who, "slope_rtol", args["slope_rtol"])
+    _validate.check_real_type(who, "curv_rtol", args["curv_rtol"])
     curv_rtol = _validate.concrete_number(args["curv_rtol"])
     if curv_rtol is not None and not curv_rtol > 0:  # inf is allowed: no curvature condition
         raise ValueError(f"{who}: curv_rtol must be > 0 (inf allowed), got {args['curv_rtol']!r}")

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import jax
 
-from gdx.core import GradientTransformation, Params, with_extra_args_support
+from gdx.core import GradientTransformation, Params, record_structure, with_extra_args_support
 from gdx.tree_utils import _ParamsPlaceholder
 
 
@@ -104,4 +104,7 @@ def masked(
         )
         return new_updates, MaskedState(inner_state=new_inner_state)
 
+    record_structure(
+        update, "masked", inner=inner, mask=mask, mask_compatible_extra_args=mask_compatible_extra_args
+    )
     return GradientTransformation(init, update)

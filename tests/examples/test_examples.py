@@ -21,6 +21,7 @@ SMOKE_TESTED = {
     "schedules",
     "flax_digits",
     "momentum_valley",
+    "training_doctor",
 }
 
 pytestmark = pytest.mark.slow
@@ -143,3 +144,11 @@ def test_momentum_and_nesterov_cross_the_valley_sgd_does_not(tmp_path):
         points, losses = runs[name]
         assert losses[-1] < 1e-6, name
         np.testing.assert_allclose(points[-1], [1.0, 1.0], atol=1e-3)
+
+
+def test_training_doctor_names_each_learning_rate_problem(tmp_path, capsys):
+    result = run_example("training_doctor", tmp_path, "--epochs", "200")
+    problems = {lr: diagnosis.problem for lr, diagnosis in result["diagnoses"].items()}
+    assert problems == {5.0: "diverging", 2.0: "oscillating", 0.5: "healthy", 0.001: "too_low"}
+    assert 0.3 <= result["lr_find"].suggestion <= 1.5
+    assert "suggested learning rate" in capsys.readouterr().out

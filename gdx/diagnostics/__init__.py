@@ -1,0 +1,13 @@
+"""Training diagnostics: per-step metrics, gradient checks, a training doctor, a learning-rate finder."""
+
+from gdx.diagnostics.doctor import Diagnosis as Diagnosis
+from gdx.diagnostics.doctor import doctor as doctor
+from gdx.diagnostics.gradcheck import GradCheckReport as GradCheckReport
+from gdx.diagnostics.gradcheck import GradientCheckError as GradientCheckError
+from gdx.diagnostics.gradcheck import LeafCheck as LeafCheck
+from gdx.diagnostics.gradcheck import check_grads as check_grads
+from gdx.diagnostics.lr_find import LRFindResult as LRFindResult
+from gdx.diagnostics.lr_find import lr_find as lr_find
+from gdx.diagnostics.monitor import MonitorState as MonitorState
+from gdx.diagnostics.monitor import metrics as metrics
+from gdx.diagnostics.monitor import monitor as monitor

@@ -1,0 +1,1 @@
+"""Cross-cutting reliability tests: bad input, NaN/Inf, long runs, checkpoints, properties."""
