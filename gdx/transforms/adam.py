@@ -20,11 +20,24 @@ from gdx._tree import cast_like, promoted
 from gdx.core import GradientTransformation, Updates
 
 
-def _adam_direction(m: Any, v: Any, g: Any, eps: Any, eps_root: Any) -> Any:
+def _divide_by_root(m: Any, v: Any, g: Any, eps: Any, eps_root: Any | None) -> Any:
+    """`m / (sqrt(v + eps_root) + eps)` (`sqrt(v)` if `eps_root` is None), in the grad's dtype."""
     if m is None:
         return None
-    denominator = promoted(jnp.add, jnp.sqrt(promoted(jnp.add, v, eps_root)), eps)
+    second_moment = v if eps_root is None else promoted(jnp.add, v, eps_root)
+    denominator = promoted(jnp.add, jnp.sqrt(second_moment), eps)
     return promoted(jnp.divide, m, denominator).astype(g.dtype)
+
+
+def _bias_corrected_first_moment(mu: Updates, updates: Updates, b1: Any, count: jax.Array, nesterov: bool):
+    """`mu / (1 - b1**t)`, or with `nesterov` NAdam's look-ahead `b1 * mu_hat(t+1) + (1 - b1) * g_hat(t)`."""
+    if not nesterov:
+        return _tree.bias_correction(mu, b1, count)
+    return jax.tree.map(
+        lambda m, g: promoted(jnp.add, promoted(jnp.multiply, b1, m), promoted(jnp.multiply, 1 - b1, g)),
+        _tree.bias_correction(mu, b1, _tree.safe_increment(count)),
+        _tree.bias_correction(updates, b1, count),
+    )
 
 
 def _validate_mu_dtype(who: str, mu_dtype: Any) -> Any:
@@ -105,20 +118,11 @@ def scale_by_adam(
         mu = _tree.update_moment(updates, state.mu, b1, 1)
         nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
         count_inc = _tree.safe_increment(state.count)
-        if nesterov:
-            mu_hat = jax.tree.map(
-                lambda m, g: promoted(
-                    jnp.add, promoted(jnp.multiply, b1, m), promoted(jnp.multiply, 1 - b1, g)
-                ),
-                _tree.bias_correction(mu, b1, _tree.safe_increment(count_inc)),
-                _tree.bias_correction(updates, b1, count_inc),
-            )
-        else:
-            mu_hat = _tree.bias_correction(mu, b1, count_inc)
+        mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
         # Dozat's Algorithm 2 also multiplies nu_hat by b2; optax (and other NAdams) do not.
         nu_hat = _tree.bias_correction(nu, b2, count_inc)
         updates = jax.tree.map(
-            lambda m, v, g: _adam_direction(m, v, g, eps, eps_root),
+            lambda m, v, g: _divide_by_root(m, v, g, eps, eps_root),
             mu_hat,
             nu_hat,
             updates,
@@ -203,7 +207,7 @@ def scale_by_amsgrad(
             lambda old, new: promoted(jnp.maximum, old, new).astype(old.dtype), state.nu_max, nu_eff
         )
         updates = jax.tree.map(
-            lambda m, v, g: _adam_direction(m, v, g, eps, eps_root),
+            lambda m, v, g: _divide_by_root(m, v, g, eps, eps_root),
             mu_hat,
             nu_max,
             updates,

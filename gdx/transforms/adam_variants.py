@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from gdx import _tree, _validate
 from gdx._tree import abs_sq, cast_like, promoted
 from gdx.core import GradientTransformation, Updates
-from gdx.transforms.adam import ScaleByAdamState
+from gdx.transforms.adam import ScaleByAdamState, _bias_corrected_first_moment, _divide_by_root
 
 
 def _validate_adam_like(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
@@ -27,26 +27,6 @@ def _validate_adam_like(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> 
     _validate.decay_rate(who, "b2", b2)
     _validate.non_negative(who, "eps", eps)
     _validate.non_negative(who, "eps_root", eps_root)
-
-
-def _bias_corrected_first_moment(mu: Updates, updates: Updates, b1: Any, count: jax.Array, nesterov: bool):
-    """`mu / (1 - b1**t)`, or with `nesterov` the look-ahead of NAdam (as optax's scale_by_adam)."""
-    if not nesterov:
-        return _tree.bias_correction(mu, b1, count)
-    return jax.tree.map(
-        lambda m, g: promoted(jnp.add, promoted(jnp.multiply, b1, m), promoted(jnp.multiply, 1 - b1, g)),
-        _tree.bias_correction(mu, b1, _tree.safe_increment(count)),
-        _tree.bias_correction(updates, b1, count),
-    )
-
-
-def _divide_by_root(m: Any, v: Any, g: Any, eps: Any, eps_root: Any | None) -> Any:
-    """`m / (sqrt(v + eps_root) + eps)` (`sqrt(v)` if `eps_root` is None), in the grad's dtype."""
-    if m is None:
-        return None
-    second_moment = v if eps_root is None else promoted(jnp.add, v, eps_root)
-    denominator = promoted(jnp.add, jnp.sqrt(second_moment), eps)
-    return promoted(jnp.divide, m, denominator).astype(g.dtype)
 
 
 def _decay_power(decay: Any, count: jax.Array) -> jax.Array:
