@@ -279,3 +279,21 @@ from gdx import checkpoint as checkpoint
 from gdx import diagnostics as diagnostics
 from gdx.diagnostics.lr_find import lr_find as lr_find
 # (end diagnostics)
+
+# --- data-parallel and sharded training (issue 7) ------------------------------
+# (begin distributed)
+# (end distributed)
+
+# --- mixed precision and optimizer memory (issue 8) ----------------------------
+# (begin precision)
+# (end precision)
+
+# --- beyond the classics (issue 11): first-class, also as gdx.contrib.X ---------
+# (begin contrib-muon-schedulefree-adopt-ademamix-sam)
+# (end contrib-muon-schedulefree-adopt-ademamix-sam)
+# (begin contrib-lr-free)
+# (end contrib-lr-free)
+# (begin contrib-rest)
+# (end contrib-rest)
+# (begin shampoo-soap)
+# (end shampoo-soap)

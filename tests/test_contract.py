@@ -72,6 +72,14 @@ CASES = [
     Case("fromage", lambda lr: gdx.fromage(lr), 0.05, needs_params=True, has_leaf_state=False),
     Case("noisy_sgd", lambda lr: gdx.noisy_sgd(lr, key=0), 0.005, has_leaf_state=False),
     Case("lbfgs", lambda lr: gdx.lbfgs(lr, linesearch=None), 0.5, needs_params=True),
+    # (begin contrib-muon-schedulefree-adopt-ademamix-sam)
+    # (end contrib-muon-schedulefree-adopt-ademamix-sam)
+    # (begin contrib-lr-free)
+    # (end contrib-lr-free)
+    # (begin contrib-rest)
+    # (end contrib-rest)
+    # (begin shampoo-soap)
+    # (end shampoo-soap)
 ]
 IDS = [case.name for case in CASES]
 
