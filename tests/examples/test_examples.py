@@ -22,6 +22,8 @@ SMOKE_TESTED = {
     "flax_digits",
     "momentum_valley",
     "training_doctor",
+    # Its smoke test lives with the other distributed tests: tests/distributed/test_example.py.
+    "data_parallel",
 }
 
 pytestmark = pytest.mark.slow
