@@ -34,11 +34,14 @@ def _adam(
     eps_root: Any,
     mu_dtype: Any,
     nesterov: bool,
+    nu_dtype: Any,
 ) -> GradientTransformation:
     validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
     return named_optimizer(
         who,
-        scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype, nesterov=nesterov),
+        scale_by_adam(
+            b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype
+        ),
         scale_by_learning_rate(learning_rate),
     )
 
@@ -52,6 +55,7 @@ def adam(
     mu_dtype: Any | None = None,
     *,
     nesterov: bool = False,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The Adam optimizer.
 
@@ -70,6 +74,8 @@ def adam(
       mu_dtype: dtype of the first moment in state (e.g. `jnp.bfloat16`);
         `None` keeps the params' dtype.
       nesterov: use Nesterov momentum (NAdam). Default False.
+      nu_dtype: gdx-only, dtype of the second moment in state (e.g.
+        `jnp.bfloat16`); `None` keeps the params' dtype. See `scale_by_adam`.
 
     Returns:
       A `GradientTransformation` with state
@@ -77,7 +83,7 @@ def adam(
 
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
     """
-    return _adam("adam", learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov)
+    return _adam("adam", learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype)
 
 
 def nadam(
@@ -89,6 +95,7 @@ def nadam(
     mu_dtype: Any | None = None,
     *,
     nesterov: bool = True,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The NAdam optimizer: Adam with Nesterov momentum (`adam(..., nesterov=True)`).
 
@@ -103,13 +110,14 @@ def nadam(
       learning_rate: a number > 0 or a schedule.
       b1, b2, eps, eps_root, mu_dtype: as in `adam`.
       nesterov: default True (optax's `nadam` is `partial(adam, nesterov=True)`).
+      nu_dtype: gdx-only, as in `adam`.
 
     Returns:
       A `GradientTransformation` with the state layout of `optax.nadam`.
 
     Reference: Dozat, "Incorporating Nesterov Momentum into Adam", ICLR workshop 2016.
     """
-    return _adam("nadam", learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov)
+    return _adam("nadam", learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype)
 
 
 def amsgrad(
@@ -121,6 +129,8 @@ def amsgrad(
     mu_dtype: Any | None = None,
     bias_correction_mu: bool = True,
     bias_correction_nu: bool = True,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The AMSGrad optimizer: Adam with a running maximum of the second moment.
 
@@ -136,6 +146,7 @@ def amsgrad(
       b1, b2, eps, eps_root, mu_dtype: as in `adam`.
       bias_correction_mu: bias-correct the first moment (default True; the paper does not).
       bias_correction_nu: bias-correct the second moment (default True; the paper does not).
+      nu_dtype: gdx-only, dtype of `nu` and `nu_max` in state; `None` keeps the params' dtype.
 
     Returns:
       A `GradientTransformation` with state
@@ -155,6 +166,7 @@ def amsgrad(
             mu_dtype=mu_dtype,
             bias_correction_mu=bias_correction_mu,
             bias_correction_nu=bias_correction_nu,
+            nu_dtype=nu_dtype,
         ),
         scale_by_learning_rate(learning_rate),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 
 from gdx import _validate
@@ -20,6 +22,7 @@ def adabelief(
     eps_root: jax.typing.ArrayLike = 1e-16,
     *,
     nesterov: bool = False,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The AdaBelief optimizer: Adam with the variance of the gradient around its running mean.
 
@@ -37,6 +40,7 @@ def adabelief(
         (the paper uses 1e-8).
       eps_root: added to the variance at every step, >= 0. Default 1e-16 (the paper uses 0).
       nesterov: use Nesterov momentum (as `nadam`). Default False.
+      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the params' dtype.
 
     Returns:
       A `GradientTransformation` with state
@@ -49,7 +53,7 @@ def adabelief(
     validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
     return named_optimizer(
         who,
-        scale_by_belief(b1=b1, b2=b2, eps=eps, eps_root=eps_root, nesterov=nesterov),
+        scale_by_belief(b1=b1, b2=b2, eps=eps, eps_root=eps_root, nesterov=nesterov, nu_dtype=nu_dtype),
         scale_by_learning_rate(learning_rate),
     )
 
@@ -63,6 +67,7 @@ def radam(
     threshold: jax.typing.ArrayLike = 5.0,
     *,
     nesterov: bool = False,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The Rectified Adam optimizer: bias-corrected momentum SGD until Adam's variance is tractable.
 
@@ -80,6 +85,7 @@ def radam(
       threshold: the adaptive step is used once `rho >= threshold`, a finite
         number. Default 5 (with the default b2, from the 6th step on).
       nesterov: use Nesterov momentum. Default False.
+      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the params' dtype.
 
     Returns:
       A `GradientTransformation` with state
@@ -93,7 +99,15 @@ def radam(
     _validate.finite(who, "threshold", threshold)
     return named_optimizer(
         who,
-        scale_by_radam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, threshold=threshold, nesterov=nesterov),
+        scale_by_radam(
+            b1=b1,
+            b2=b2,
+            eps=eps,
+            eps_root=eps_root,
+            threshold=threshold,
+            nesterov=nesterov,
+            nu_dtype=nu_dtype,
+        ),
         scale_by_learning_rate(learning_rate),
     )
 
@@ -103,6 +117,8 @@ def yogi(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
     eps: jax.typing.ArrayLike = 1e-3,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The Yogi optimizer: Adam whose second moment changes additively, so it cannot shrink fast.
 
@@ -117,6 +133,7 @@ def yogi(
       b1: decay of the first moment, in [0, 1). Default 0.9.
       b2: rate of the second moment's change, in [0, 1). Default 0.999.
       eps: added to the denominator, >= 0. Default 1e-3 (the paper's).
+      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the params' dtype.
 
     Returns:
       A `GradientTransformation` with state
@@ -129,4 +146,6 @@ def yogi(
     _validate.decay_rate(who, "b1", b1)
     _validate.decay_rate(who, "b2", b2)
     _validate.non_negative(who, "eps", eps)
-    return named_optimizer(who, scale_by_yogi(b1=b1, b2=b2, eps=eps), scale_by_learning_rate(learning_rate))
+    return named_optimizer(
+        who, scale_by_yogi(b1=b1, b2=b2, eps=eps, nu_dtype=nu_dtype), scale_by_learning_rate(learning_rate)
+    )

@@ -29,12 +29,15 @@ def _adamw(
     weight_decay: Any,
     mask: MaskOrFn,
     nesterov: bool,
+    nu_dtype: Any,
 ) -> GradientTransformation:
     validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
     _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
-        scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype, nesterov=nesterov),
+        scale_by_adam(
+            b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype
+        ),
         add_decayed_weights(weight_decay, mask),
         scale_by_learning_rate(learning_rate),
     )
@@ -51,6 +54,7 @@ def adamw(
     mask: MaskOrFn = None,
     *,
     nesterov: bool = False,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Adam with decoupled weight decay (AdamW).
 
@@ -66,7 +70,8 @@ def adamw(
 
     Args:
       learning_rate: a number > 0 or a schedule.
-      b1, b2, eps, eps_root, mu_dtype, nesterov: as in `adam`.
+      b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype: as in `adam`
+        (`nu_dtype` is gdx-only).
       weight_decay: decay rate >= 0, or a schedule. Default 1e-4.
       mask: `None` (decay every param), a pytree of bools with the params'
         structure (or a prefix of it), or a callable `params -> such a pytree`;
@@ -78,7 +83,9 @@ def adamw(
 
     Reference: Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
     """
-    return _adamw("adamw", learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov)
+    return _adamw(
+        "adamw", learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov, nu_dtype
+    )
 
 
 def nadamw(
@@ -92,13 +99,14 @@ def nadamw(
     mask: MaskOrFn = None,
     *,
     nesterov: bool = True,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """NAdam with decoupled weight decay (`adamw(..., nesterov=True)`).
 
     Update rule: `nadam`'s direction plus `weight_decay * params`, scaled by `-lr`.
 
     Args:
-      learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask: as in `adamw`.
+      learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nu_dtype: as in `adamw`.
       nesterov: default True (optax's `nadamw` is `partial(adamw, nesterov=True)`).
 
     Returns:
@@ -107,4 +115,6 @@ def nadamw(
     References: Dozat, "Incorporating Nesterov Momentum into Adam", 2016;
     Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
     """
-    return _adamw("nadamw", learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov)
+    return _adamw(
+        "nadamw", learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov, nu_dtype
+    )

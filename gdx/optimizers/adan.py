@@ -26,6 +26,8 @@ def adan(
     eps_root: jax.typing.ArrayLike = 1e-8,
     weight_decay: ScalarOrSchedule = 0.0,
     mask: MaskOrFn = None,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The Adan optimizer: adaptive Nesterov momentum, with decoupled weight decay.
 
@@ -49,6 +51,7 @@ def adan(
       eps_root: added inside the square root, >= 0. Default 1e-8 (the transform's is 0).
       weight_decay: decoupled decay rate >= 0, or a schedule. Default 0.
       mask: which params to decay: `None` (all), a pytree of bools, or a callable.
+      nu_dtype: gdx-only, dtype of the second moment `n` in state (see `scale_by_adan`).
 
     Returns:
       A `GradientTransformation` with optax's state layout
@@ -68,7 +71,7 @@ def adan(
         _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
-        scale_by_adan(b1=b1, b2=b2, b3=b3, eps=eps, eps_root=eps_root),
+        scale_by_adan(b1=b1, b2=b2, b3=b3, eps=eps, eps_root=eps_root, nu_dtype=nu_dtype),
         add_decayed_weights(weight_decay, mask),
         scale_by_learning_rate(learning_rate),
     )

@@ -29,6 +29,8 @@ def lamb(
     eps_root: jax.typing.ArrayLike = 0.0,
     weight_decay: ScalarOrSchedule = 0.0,
     mask: MaskOrFn = None,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The LAMB optimizer: Adam's direction plus weight decay, rescaled layer by layer.
 
@@ -47,6 +49,8 @@ def lamb(
       weight_decay: decoupled weight decay >= 0, or a schedule (default 0.0).
       mask: which params to decay: `None` (all), a pytree of bools (or a
         prefix), or a callable `params -> such a pytree`.
+      nu_dtype: gdx-only, dtype of Adam's second moment in state (see
+        `scale_by_adam`); `None` keeps the params' dtype.
 
     Returns:
       `chain(scale_by_adam(b1, b2, eps, eps_root), add_decayed_weights(weight_decay, mask),
@@ -64,7 +68,7 @@ def lamb(
     validate_weight_decay("lamb", weight_decay)
     return named_optimizer(
         "lamb",
-        scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root),
+        scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, nu_dtype=nu_dtype),
         add_decayed_weights(weight_decay=weight_decay, mask=mask),
         scale_by_trust_ratio(),
         scale_by_learning_rate(learning_rate),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 
 from gdx import _validate
@@ -22,6 +24,8 @@ def rmsprop(
     momentum: jax.typing.ArrayLike | None = None,
     nesterov: bool = False,
     bias_correction: bool = False,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The RMSprop optimizer.
 
@@ -45,6 +49,8 @@ def rmsprop(
       momentum: `None` (default, no momentum) or a momentum in [0, 1).
       nesterov: use Nesterov momentum (only with `momentum`). Default False.
       bias_correction: bias-correct the moving averages. Default False.
+      nu_dtype: gdx-only, dtype of `nu` in state (see `scale_by_rms`); `None`
+        keeps the params' dtype.
 
     Returns:
       A `GradientTransformation` with optax's state layout
@@ -70,6 +76,7 @@ def rmsprop(
             initial_scale=initial_scale,
             eps_in_sqrt=eps_in_sqrt,
             bias_correction=bias_correction,
+            nu_dtype=nu_dtype,
         ),
         scale_by_learning_rate(learning_rate),
         trace(decay=momentum, nesterov=nesterov) if momentum is not None else identity(),

@@ -40,13 +40,21 @@ def _bias_corrected_first_moment(mu: Updates, updates: Updates, b1: Any, count: 
     )
 
 
-def _validate_mu_dtype(who: str, mu_dtype: Any) -> Any:
+def _validate_mu_dtype(who: str, mu_dtype: Any, *, name: str = "mu_dtype") -> Any:
     if mu_dtype is None:
         return None
-    dtype = jax.dtypes.canonicalize_dtype(mu_dtype)
+    try:
+        dtype = jax.dtypes.canonicalize_dtype(mu_dtype)
+    except TypeError as error:
+        raise TypeError(f"{who}: {name} must be a floating-point dtype or None, got {mu_dtype!r}") from error
     if not jnp.issubdtype(dtype, jnp.inexact):
-        raise ValueError(f"{who}: mu_dtype must be a floating-point dtype or None, got {mu_dtype!r}")
+        raise ValueError(f"{who}: {name} must be a floating-point dtype or None, got {mu_dtype!r}")
     return dtype
+
+
+def _validate_nu_dtype(who: str, nu_dtype: Any) -> Any:
+    """Checks a gdx-only `nu_dtype` (dtype of second-moment state); `None` keeps the params' dtype."""
+    return _validate_mu_dtype(who, nu_dtype, name="nu_dtype")
 
 
 def _validate_moments(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any | None = None) -> None:
@@ -76,6 +84,7 @@ def scale_by_adam(
     mu_dtype: Any | None = None,
     *,
     nesterov: bool = False,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     r"""Rescales updates by Adam's bias-corrected moment estimates.
 
@@ -97,6 +106,10 @@ def scale_by_adam(
       mu_dtype: dtype of the first moment in state (e.g. `jnp.bfloat16`); `None`
         keeps the params' dtype. Updates keep the grads' dtype either way.
       nesterov: use Nesterov momentum (NAdam, Dozat 2016). Default False.
+      nu_dtype: gdx-only, dtype of the second moment in state (e.g.
+        `jnp.bfloat16`); `None` keeps the params' dtype. The moment is computed
+        in the promoted dtype of grad and state (float32 for float32 grads),
+        used unrounded for this step's update, and stored rounded to `nu_dtype`.
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`.
@@ -106,10 +119,11 @@ def scale_by_adam(
     who = "scale_by_adam"
     _validate_moments(who, b1, b2, eps, eps_root)
     mu_dtype = _validate_mu_dtype(who, mu_dtype)
+    nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
         mu = _tree.tree_zeros_like(params, dtype=mu_dtype)
-        nu = _tree.tree_zeros_like(params)
+        nu = _tree.tree_zeros_like(params, dtype=nu_dtype)
         return ScaleByAdamState(count=_tree.zero_count(), mu=mu, nu=nu)
 
     def update(updates, state, params=None, **extra_args):
@@ -155,6 +169,8 @@ def scale_by_amsgrad(
     mu_dtype: Any | None = None,
     bias_correction_mu: bool = True,
     bias_correction_nu: bool = True,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Rescales updates by AMSGrad: Adam with a non-decreasing second moment.
 
@@ -177,6 +193,8 @@ def scale_by_amsgrad(
         matches the paper).
       bias_correction_nu: bias-correct the second moment before the maximum.
         Default True (False matches the paper).
+      nu_dtype: gdx-only, dtype of `nu` and `nu_max` in state; `None` keeps the
+        params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
 
     Returns:
       A `GradientTransformation` with state `ScaleByAmsgradState(count, mu, nu, nu_max)`.
@@ -186,13 +204,14 @@ def scale_by_amsgrad(
     who = "scale_by_amsgrad"
     _validate_moments(who, b1, b2, eps, eps_root)
     mu_dtype = _validate_mu_dtype(who, mu_dtype)
+    nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
         return ScaleByAmsgradState(
             count=_tree.zero_count(),
             mu=_tree.tree_zeros_like(params, dtype=mu_dtype),
-            nu=_tree.tree_zeros_like(params),
-            nu_max=_tree.tree_zeros_like(params),
+            nu=_tree.tree_zeros_like(params, dtype=nu_dtype),
+            nu_max=_tree.tree_zeros_like(params, dtype=nu_dtype),
         )
 
     def update(updates, state, params=None, **extra_args):

@@ -19,7 +19,12 @@ import jax.numpy as jnp
 from gdx import _tree, _validate
 from gdx._tree import abs_sq, cast_like, promoted
 from gdx.core import GradientTransformation, Updates
-from gdx.transforms.adam import ScaleByAdamState, _bias_corrected_first_moment, _divide_by_root
+from gdx.transforms.adam import (
+    ScaleByAdamState,
+    _bias_corrected_first_moment,
+    _divide_by_root,
+    _validate_nu_dtype,
+)
 
 
 def _validate_adam_like(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
@@ -56,6 +61,7 @@ def scale_by_belief(
     eps_root: jax.typing.ArrayLike = 1e-16,
     *,
     nesterov: bool = False,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Rescales updates by AdaBelief: Adam with the variance of the gradient around its mean.
 
@@ -74,6 +80,8 @@ def scale_by_belief(
       eps_root: added to the variance at every step, >= 0; must be > 0 to
         differentiate through the update. Default 1e-16 (the paper uses 0).
       nesterov: use Nesterov momentum. Default False.
+      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the
+        params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
 
     Returns:
       A `GradientTransformation` with state `ScaleByBeliefState(count, mu, nu)`.
@@ -83,10 +91,13 @@ def scale_by_belief(
     """
     who = "scale_by_belief"
     _validate_adam_like(who, b1, b2, eps, eps_root)
+    nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
         return ScaleByBeliefState(
-            count=_tree.zero_count(), mu=_tree.tree_zeros_like(params), nu=_tree.tree_zeros_like(params)
+            count=_tree.zero_count(),
+            mu=_tree.tree_zeros_like(params),
+            nu=_tree.tree_zeros_like(params, dtype=nu_dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
@@ -122,6 +133,8 @@ def scale_by_yogi(
     eps: jax.typing.ArrayLike = 1e-3,
     eps_root: jax.typing.ArrayLike = 0.0,
     initial_accumulator_value: jax.typing.ArrayLike = 1e-6,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Rescales updates by Yogi: Adam whose second moment changes additively, not multiplicatively.
 
@@ -137,6 +150,8 @@ def scale_by_yogi(
       eps: added to the denominator outside the square root, >= 0. Default 1e-3.
       eps_root: added inside the square root, >= 0. Default 0.
       initial_accumulator_value: initial value of both moments, >= 0. Default 1e-6.
+      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the
+        params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`, as in optax.
@@ -146,6 +161,7 @@ def scale_by_yogi(
     who = "scale_by_yogi"
     _validate_adam_like(who, b1, b2, eps, eps_root)
     _validate.non_negative(who, "initial_accumulator_value", initial_accumulator_value)
+    nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def second_moment(g, v):
         if g is None:
@@ -157,10 +173,10 @@ def scale_by_yogi(
 
     def init(params):
         # Two separate trees: a state sharing buffers cannot be donated to a jitted step.
-        def filled():
-            return jax.tree.map(lambda x: jnp.full_like(x, initial_accumulator_value), params)
+        def filled(dtype=None):
+            return jax.tree.map(lambda x: jnp.full_like(x, initial_accumulator_value, dtype=dtype), params)
 
-        return ScaleByAdamState(count=_tree.zero_count(), mu=filled(), nu=filled())
+        return ScaleByAdamState(count=_tree.zero_count(), mu=filled(), nu=filled(nu_dtype))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
@@ -195,6 +211,7 @@ def scale_by_radam(
     threshold: jax.typing.ArrayLike = 5.0,
     *,
     nesterov: bool = False,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Rescales updates by Rectified Adam: momentum SGD until Adam's variance is tractable.
 
@@ -219,6 +236,8 @@ def scale_by_radam(
       threshold: the adaptive step is used once `rho >= threshold`. Default 5
         (optax's; the paper uses 4, where `r` is 0 anyway).
       nesterov: use Nesterov momentum. Default False.
+      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the
+        params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`, as in optax.
@@ -228,6 +247,7 @@ def scale_by_radam(
     """
     who = "scale_by_radam"
     _validate_adam_like(who, b1, b2, eps, eps_root)
+    nu_dtype = _validate_nu_dtype(who, nu_dtype)
     _validate.finite(who, "threshold", threshold)
     rho_inf = 2.0 / (1.0 - b2) - 1.0
 
@@ -246,7 +266,9 @@ def scale_by_radam(
 
     def init(params):
         return ScaleByAdamState(
-            count=_tree.zero_count(), mu=_tree.tree_zeros_like(params), nu=_tree.tree_zeros_like(params)
+            count=_tree.zero_count(),
+            mu=_tree.tree_zeros_like(params),
+            nu=_tree.tree_zeros_like(params, dtype=nu_dtype),
         )
 
     def update(updates, state, params=None, **extra_args):

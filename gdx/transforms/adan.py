@@ -7,7 +7,7 @@ grads' dtype and state leaves the dtype they were initialized with.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
 from gdx.core import GradientTransformation, Updates
+from gdx.transforms.adam import _validate_nu_dtype
 
 
 class ScaleByAdanState(NamedTuple):
@@ -33,6 +34,8 @@ def scale_by_adan(
     b3: jax.typing.ArrayLike = 0.99,
     eps: jax.typing.ArrayLike = 1e-8,
     eps_root: jax.typing.ArrayLike = 0.0,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Rescales updates by Adan: moments of the gradient, of its change, and of their Nesterov sum.
 
@@ -56,6 +59,8 @@ def scale_by_adan(
       b3: decay of the squared-term average, in [0, 1). Default 0.99.
       eps: added to the denominator outside the square root, >= 0. Default 1e-8.
       eps_root: added inside the square root, >= 0. Default 0.
+      nu_dtype: gdx-only, dtype of the second moment `n` in state; `None` keeps
+        the params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdanState(m, v, n, g, t)`, as in optax.
@@ -68,12 +73,13 @@ def scale_by_adan(
         _validate.decay_rate(who, name, value)
     _validate.non_negative(who, "eps", eps)
     _validate.non_negative(who, "eps_root", eps_root)
+    nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
         return ScaleByAdanState(
             m=_tree.tree_zeros_like(params),
             v=_tree.tree_zeros_like(params),
-            n=_tree.tree_zeros_like(params),
+            n=_tree.tree_zeros_like(params, dtype=nu_dtype),
             g=_tree.tree_zeros_like(params),
             t=_tree.zero_count(),
         )

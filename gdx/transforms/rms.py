@@ -15,10 +15,11 @@ import jax.numpy as jnp
 from gdx import _tree, _validate
 from gdx._tree import abs_sq, cast_like, promoted
 from gdx.core import GradientTransformation, Updates
+from gdx.transforms.adam import _validate_nu_dtype
 
 
-def _full_like(params: Any, fill_value: Any) -> Any:
-    return jax.tree.map(lambda x: jnp.full_like(x, fill_value), params)
+def _full_like(params: Any, fill_value: Any, dtype: Any = None) -> Any:
+    return jax.tree.map(lambda x: jnp.full_like(x, fill_value, dtype=dtype), params)
 
 
 def _scaled(scaling: Any, updates: Updates) -> Updates:
@@ -116,6 +117,8 @@ def scale_by_rms(
     initial_scale: jax.typing.ArrayLike = 0.0,
     eps_in_sqrt: bool = True,
     bias_correction: bool = False,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Rescales updates by the root of a moving average of squared grads (RMSprop).
 
@@ -135,6 +138,8 @@ def scale_by_rms(
       initial_scale: initial value of `nu`, >= 0. Default 0.
       eps_in_sqrt: add `eps` inside the square root (default) or outside.
       bias_correction: divide `nu` by `1 - decay**t`. Default False.
+      nu_dtype: gdx-only, dtype of `nu` in state (e.g. `jnp.bfloat16`); `None`
+        keeps the params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
 
     Returns:
       A `GradientTransformation` with state `ScaleByRmsState(nu)`, or
@@ -142,9 +147,10 @@ def scale_by_rms(
     """
     who = "scale_by_rms"
     _validate_rms(who, decay, eps, initial_scale)
+    nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
-        nu = _full_like(params, initial_scale)
+        nu = _full_like(params, initial_scale, nu_dtype)
         if bias_correction:
             return ScaleByRmsWithCountState(count=_tree.zero_count(), nu=nu)
         return ScaleByRmsState(nu=nu)
@@ -192,6 +198,8 @@ def scale_by_stddev(
     initial_scale: jax.typing.ArrayLike = 0.0,
     eps_in_sqrt: bool = True,
     bias_correction: bool = False,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Rescales updates by the root of a moving estimate of the grads' variance (centered RMSprop).
 
@@ -209,6 +217,9 @@ def scale_by_stddev(
       initial_scale: initial value of `nu`, >= 0. Default 0.
       eps_in_sqrt: add `eps` inside the square root (default) or outside.
       bias_correction: bias-correct both moments. Default False.
+      nu_dtype: gdx-only, dtype of `nu` in state; `None` keeps the params' dtype.
+        The variance `nu - |mu|**2` cancels, so a bfloat16 `nu` costs more here
+        than in `scale_by_rms`.
 
     Returns:
       A `GradientTransformation` with state `ScaleByRStdDevState(mu, nu)`, or
@@ -218,13 +229,14 @@ def scale_by_stddev(
     """
     who = "scale_by_stddev"
     _validate_rms(who, decay, eps, initial_scale)
+    nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def variance(m, n):
         return promoted(jnp.subtract, n, abs_sq(m))
 
     def init(params):
         mu = _tree.tree_zeros_like(params)
-        nu = _full_like(params, initial_scale)
+        nu = _full_like(params, initial_scale, nu_dtype)
         if bias_correction:
             return ScaleByRStdDevWithCountState(count=_tree.zero_count(), mu=mu, nu=nu)
         return ScaleByRStdDevState(mu=mu, nu=nu)
