@@ -1,0 +1,139 @@
+"""D-Adaptation for AdamW: learning-rate-free AdamW by estimating the distance to the solution."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _tree, _validate
+from gdx.core import GradientTransformation, ScalarOrSchedule, Updates
+from gdx.optimizers import _lr_free_math as m
+from gdx.optimizers.prodigy import _validate_betas
+from gdx.transforms._tree_math import tree_vdot
+
+
+class DAdaptAdamWState(NamedTuple):
+    """State of `dadapt_adamw`, optax's layout: AdamW moments, the weighted gradient sum `s`,
+    the distance estimate `d`, the weighted numerator of `d` and an int32 count."""
+
+    exp_avg: Updates
+    exp_avg_sq: Updates
+    grad_sum: Updates
+    estim_lr: jax.Array
+    numerator_weighted: jax.Array
+    count: jax.Array
+
+
+def dadapt_adamw(
+    learning_rate: ScalarOrSchedule = 1.0,
+    betas: tuple[jax.typing.ArrayLike, jax.typing.ArrayLike] = (0.9, 0.999),
+    eps: jax.typing.ArrayLike = 1e-8,
+    estim_lr0: jax.typing.ArrayLike = 1e-6,
+    weight_decay: jax.typing.ArrayLike = 0.0,
+) -> GradientTransformation:
+    """Learning-rate-free AdamW by D-Adaptation: the step size `d` is estimated on the fly.
+
+    Update rule (`lr_t` the learning rate multiplier at count `t`, `b1, b2 = betas`,
+    `c = sqrt(b2)`; `m`, `v`, `s` hold the step size inside them)::
+
+        dlr = d * lr_t * sqrt(1 - b2**t) / (1 - b1**t)
+        r   <- c * r + (1 - c) * dlr * <g, s / (sqrt(v) + eps)>     # s, v before this step
+        m   <- b1 * m + (1 - b1) * dlr * g
+        v   <- b2 * v + (1 - b2) * g**2
+        s   <- c * s + (1 - c) * dlr * g
+        d   <- max(d, r / ((1 - c) * ||s||_1))                       # d kept while ||s||_1 == 0
+        u   <- -weight_decay * dlr * x - m / (sqrt(v) + eps)
+
+    Differences from optax (deliberate): while `||s||_1 == 0` (all gradients so
+    far zero) `d` is kept, as the authors' PyTorch code does, where optax's `d`
+    becomes NaN (0/0); scalar state is kept in the params' highest float dtype
+    (optax's changes dtype after one step on mixed float32/bfloat16 trees,
+    which breaks `jit` loops), and per-leaf state keeps its leaf's dtype.
+
+    Args:
+      learning_rate: a multiplier of the estimated step size (number > 0 or a
+        schedule, e.g. warmup then linear decay from 1 to 0). Default 1.
+      betas: `(b1, b2)`, the AdamW moment decays, each in [0, 1). Default (0.9, 0.999).
+      eps: added to the AdamW denominator, >= 0. Default 1e-8.
+      estim_lr0: initial (under-)estimate `d0` of the step size, > 0. Default 1e-6.
+      weight_decay: decoupled (AdamW) weight decay, >= 0. Default 0.
+
+    Returns:
+      A `GradientTransformation` with state `DAdaptAdamWState`; `update` needs `params`.
+
+    Reference: Defazio & Mishchenko, "Learning-Rate-Free Learning by
+    D-Adaptation", ICML 2023 (arXiv:2301.07733), the Adam variant.
+    """
+    who = "dadapt_adamw"
+    _validate.learning_rate(who, learning_rate)
+    beta1, beta2 = _validate_betas(who, betas)
+    _validate.non_negative(who, "eps", eps)
+    _validate.positive(who, "estim_lr0", estim_lr0)
+    _validate.non_negative(who, "weight_decay", weight_decay)
+    sum_decay = beta2**0.5
+
+    def init(params):
+        _tree.check_float_params(params, who=who)
+        dtype = m.scalar_dtype(params)
+        return DAdaptAdamWState(
+            exp_avg=_tree.tree_zeros_like(params),
+            exp_avg_sq=_tree.tree_zeros_like(params),
+            grad_sum=_tree.tree_zeros_like(params),
+            estim_lr=jnp.asarray(estim_lr0, dtype),
+            numerator_weighted=jnp.zeros([], dtype),
+            count=_tree.zero_count(),
+        )
+
+    def update(updates, state, params=None, **extra_args):
+        del extra_args
+        m.require_params(who, params)
+        _tree.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
+        count_inc = _tree.safe_increment(state.count)
+        multiplier = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        d = state.estim_lr
+        dlr = m.adam_step_scale(d, multiplier, beta1, beta2, count_inc).astype(state.numerator_weighted.dtype)
+        weighted_sum = jax.tree.map(
+            lambda s, eas: m.div(s, m.add(jnp.sqrt(eas), eps)), state.grad_sum, state.exp_avg_sq
+        )
+        numerator_term = tree_vdot(updates, weighted_sum)
+        exp_avg = jax.tree.map(
+            lambda ea, g: m.add(m.mul(beta1, ea), m.mul(m.mul(1 - beta1, dlr), g)), state.exp_avg, updates
+        )
+        exp_avg_sq = jax.tree.map(
+            lambda eas, g: m.add(m.mul(beta2, eas), m.mul(m.mul(1 - beta2, g), g)), state.exp_avg_sq, updates
+        )
+        grad_sum = jax.tree.map(
+            lambda s, g: m.add(m.mul(sum_decay, s), m.mul(m.mul(1 - sum_decay, dlr), g)),
+            state.grad_sum,
+            updates,
+        )
+        grad_sum_l1 = m.tree_abs_sum(grad_sum)
+        numerator = m.add(
+            m.mul(sum_decay, state.numerator_weighted), m.mul(m.mul(1 - sum_decay, dlr), numerator_term)
+        )
+        estimate = m.div(numerator, m.mul(1 - sum_decay, grad_sum_l1))
+        # optax: 0/0 = NaN here while every gradient so far is zero; PyTorch D-Adaptation skips the step.
+        raised = m.maximum(d, estimate)
+        new_d = jnp.where(grad_sum_l1 == 0, d.astype(raised.dtype), raised)
+        new_updates = jax.tree.map(
+            lambda ea, eas, p, g: m.sub(
+                m.mul(m.mul(m.negative(weight_decay), dlr), p), m.div(ea, m.add(jnp.sqrt(eas), eps))
+            ).astype(g.dtype),
+            exp_avg,
+            exp_avg_sq,
+            params,
+            updates,
+        )
+        new_state = DAdaptAdamWState(
+            exp_avg=_tree.cast_like(exp_avg, state.exp_avg),
+            exp_avg_sq=_tree.cast_like(exp_avg_sq, state.exp_avg_sq),
+            grad_sum=_tree.cast_like(grad_sum, state.grad_sum),
+            estim_lr=new_d.astype(d.dtype),
+            numerator_weighted=numerator.astype(state.numerator_weighted.dtype),
+            count=count_inc,
+        )
+        return new_updates, new_state
+
+    return GradientTransformation(init, update)

@@ -1,0 +1,277 @@
+"""MoMo and MoMo-Adam: momentum with a Polyak-type step size computed from the loss value."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _tree, _validate
+from gdx.core import GradientTransformation, ScalarOrSchedule, Updates
+from gdx.optimizers import _lr_free_math as m
+from gdx.transforms._tree_math import tree_squared_norm, tree_vdot
+
+# optax compares the model's squared norm with float64's machine epsilon (`jnp.finfo(float).eps`).
+_TINY = float(jnp.finfo(float).eps)
+
+
+class MomoState(NamedTuple):
+    """State of `momo`, optax's layout: the gradient average `d`, the loss average `f_bar`,
+    the average of `<g, x>` (`gamma`), the loss lower bound and an int32 count."""
+
+    exp_avg: Updates
+    barf: jax.Array
+    gamma: jax.Array
+    lb: jax.Array
+    count: jax.Array
+
+
+class MomoAdamState(NamedTuple):
+    """State of `momo_adam`, optax's layout: Adam's moments, the loss average `f_bar`,
+    the average of `<g, x>` (`gamma`), the loss lower bound and an int32 count."""
+
+    exp_avg: Updates
+    exp_avg_sq: Updates
+    barf: jax.Array
+    gamma: jax.Array
+    lb: jax.Array
+    count: jax.Array
+
+
+def _require_value(who: str, value: Any) -> None:
+    if value is None:
+        raise ValueError(
+            f"{who} needs the loss: call update(grads, state, params, value=loss) "
+            "(jax.value_and_grad gives both)"
+        )
+
+
+def _validate_common(who: str, learning_rate: Any, lower_bound: Any, weight_decay: Any) -> None:
+    _validate.learning_rate(who, learning_rate)
+    _validate.finite(who, "lower_bound", lower_bound)
+    _validate.non_negative(who, "weight_decay", weight_decay)
+
+
+def _init_scalars(params: Any, lower_bound: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+    dtype = m.scalar_dtype(params)
+    return jnp.zeros([], dtype), jnp.zeros([], dtype), jnp.asarray(lower_bound).astype(dtype)
+
+
+def momo(
+    learning_rate: ScalarOrSchedule = 1.0,
+    beta: jax.typing.ArrayLike = 0.9,
+    lower_bound: jax.typing.ArrayLike = 0.0,
+    weight_decay: jax.typing.ArrayLike = 0.0,
+    adapt_lower_bound: bool = False,
+) -> GradientTransformation:
+    """SGD with momentum and MoMo's adaptive step size: `min(learning_rate, Polyak-type step)`.
+
+    Pass the loss: `update(grads, state, params, value=loss)`. Update rule
+    (`a = learning_rate` at this count, `lam = weight_decay`, `f*` the lower
+    bound; at the first step `b = 0`, later `b = beta`)::
+
+        d     <- b * d + (1 - b) * g
+        f_bar <- b * f_bar + (1 - b) * value
+        gamma <- b * gamma + (1 - b) * <g, x>
+        tau   = min(a, max((1 + a*lam) * (f_bar - f* - gamma) + <d, x>, 0) / ||d||**2)   # 0 if d == 0
+        x_new = (x - tau * d) / (1 + a*lam),   i.e.  u <- -(a*lam) / (1 + a*lam) * x - tau * d / (1 + a*lam)
+
+    With `adapt_lower_bound`, `f*` is estimated on the fly (the paper's MoMo*)
+    and never drops below `lower_bound`.
+
+    Difference from optax (deliberate, only with `weight_decay > 0`): optax's
+    update is `-(a*lam) / (1 + a*lam) * x - tau * d`, without the division of
+    the step by `1 + a*lam`. MoMo's step with weight decay solves the proximal
+    problem `min_y max(model(y), f*) + lam/2 ||y||**2 + ||y - x||**2 / (2a)`,
+    whose solution is `y = (x - tau * d) / (1 + a*lam)` with exactly the
+    `tau` above.
+    With `weight_decay = 0` (the default) gdx and optax agree bit for bit.
+
+    Args:
+      learning_rate: the largest step size (number > 0 or a schedule); large is fine. Default 1.
+      beta: momentum of the averages, in [0, 1). Default 0.9.
+      lower_bound: a lower bound of the loss (0 for most losses). Default 0.
+      weight_decay: decoupled weight decay, >= 0. Default 0.
+      adapt_lower_bound: estimate the lower bound online. Default False.
+
+    Returns:
+      A `GradientTransformation` with state `MomoState`; `update` needs `params` and `value`.
+      Scalar state is in the params' highest float dtype (optax's changes dtype
+      after one step on mixed float32/bfloat16 trees, which breaks `jit` loops).
+
+    Reference: Schaipp, Ohana, Eickenberg, Defazio & Gower, "MoMo: Momentum Models
+    for Adaptive Learning Rates", ICML 2024 (arXiv:2305.07583).
+    """
+    who = "momo"
+    _validate_common(who, learning_rate, lower_bound, weight_decay)
+    _validate.decay_rate(who, "beta", beta)
+
+    def init(params):
+        _tree.check_float_params(params, who=who)
+        barf, gamma, lb = _init_scalars(params, lower_bound)
+        return MomoState(_tree.tree_zeros_like(params), barf, gamma, lb, _tree.zero_count())
+
+    def update(updates, state, params=None, *, value=None, **extra_args):
+        del extra_args
+        m.require_params(who, params)
+        _require_value(who, value)
+        _tree.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
+        b = jnp.where(state.count == 0, 0.0, beta)
+        barf = m.add(m.mul(b, state.barf), m.mul(1 - b, jnp.asarray(value).astype(state.barf.dtype)))
+        exp_avg = jax.tree.map(lambda d, g: m.add(m.mul(b, d), m.mul(1 - b, g)), state.exp_avg, updates)
+        gamma = m.add(m.mul(b, state.gamma), m.mul(1 - b, tree_vdot(updates, params)))
+        norm = tree_squared_norm(exp_avg)
+        inner = tree_vdot(exp_avg, params)
+        alpha = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        shrink = m.add(1, m.mul(alpha, weight_decay))
+        if adapt_lower_bound:
+            cap = m.add(m.mul(shrink, m.sub(barf, gamma)), inner)
+            lb = jnp.where(
+                cap < m.mul(shrink, state.lb),
+                m.maximum(m.div(cap, m.mul(2, shrink)), lower_bound),
+                state.lb,
+            )
+        else:
+            lb = state.lb
+        gap = m.add(m.mul(shrink, m.sub(m.sub(barf, lb), gamma)), inner)
+        polyak = m.div(m.maximum(gap, 0.0), norm)
+        polyak = jnp.where(norm <= _TINY, 0.0, polyak)
+        tau = m.minimum(alpha, polyak)
+        decay = m.div(-m.mul(alpha, weight_decay), shrink)
+        new_updates = jax.tree.map(
+            lambda d, p, g: m.sub(m.mul(decay, p), m.div(m.mul(tau, d), shrink)).astype(g.dtype),
+            exp_avg,
+            params,
+            updates,
+        )
+        if adapt_lower_bound:
+            new_lb = m.maximum(
+                m.sub(m.sub(m.add(barf, inner), gamma), m.mul(m.mul(0.5, tau), norm)), lower_bound
+            )
+        else:
+            new_lb = state.lb
+        return new_updates, MomoState(
+            exp_avg=_tree.cast_like(exp_avg, state.exp_avg),
+            barf=barf.astype(state.barf.dtype),
+            gamma=gamma.astype(state.gamma.dtype),
+            lb=jnp.asarray(new_lb).astype(state.lb.dtype),
+            count=_tree.safe_increment(state.count),
+        )
+
+    return GradientTransformation(init, update)
+
+
+def momo_adam(
+    learning_rate: ScalarOrSchedule = 1e-2,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    lower_bound: jax.typing.ArrayLike = 0.0,
+    weight_decay: jax.typing.ArrayLike = 0.0,
+    adapt_lower_bound: bool = False,
+) -> GradientTransformation:
+    """Adam(W) with MoMo's adaptive step size: `min(learning_rate / c1, Polyak-type step)`.
+
+    Pass the loss: `update(grads, state, params, value=loss)`. Update rule
+    (`t` counts from 1, `a = learning_rate`, `lam = weight_decay`, `f*` the lower bound,
+    `c1 = 1 - b1**t`, `c2 = 1 - b2**t`)::
+
+        d     <- b1 * d + (1 - b1) * g
+        v     <- b2 * v + (1 - b2) * g**2
+        f_bar <- b1 * f_bar + (1 - b1) * value
+        gamma <- b1 * gamma + (1 - b1) * <g, x>
+        D     = eps + sqrt(v / c2)
+        tau   = min(a / c1, max((1 + a*lam) * (f_bar - c1 * f* - gamma) + <d, x>, 0) / <d, d / D>)
+        x_new = (x - tau * d / D) / (1 + a*lam)
+
+    With `adapt_lower_bound`, `f*` is estimated on the fly and never drops
+    below `lower_bound`. With `weight_decay > 0` gdx divides the whole new point
+    by `1 + a*lam` as the proximal step requires, where optax leaves `tau * d / D`
+    undivided (see `momo`); with `weight_decay = 0` (the default) they agree.
+
+    Args:
+      learning_rate: the largest step size (number > 0 or a schedule). Default 1e-2 (optax's).
+      b1: decay of the first moment and of the averages, in [0, 1). Default 0.9.
+      b2: decay of the second moment, in [0, 1). Default 0.999.
+      eps: added to the preconditioner, >= 0. Default 1e-8.
+      lower_bound: a lower bound of the loss (0 for most losses). Default 0.
+      weight_decay: decoupled weight decay, >= 0. Default 0.
+      adapt_lower_bound: estimate the lower bound online. Default False.
+
+    Returns:
+      A `GradientTransformation` with state `MomoAdamState`; `update` needs `params` and `value`.
+
+    Reference: Schaipp, Ohana, Eickenberg, Defazio & Gower, "MoMo: Momentum Models
+    for Adaptive Learning Rates", ICML 2024 (arXiv:2305.07583).
+    """
+    who = "momo_adam"
+    _validate_common(who, learning_rate, lower_bound, weight_decay)
+    _validate.decay_rate(who, "b1", b1)
+    _validate.decay_rate(who, "b2", b2)
+    _validate.non_negative(who, "eps", eps)
+
+    def init(params):
+        _tree.check_float_params(params, who=who)
+        barf, gamma, lb = _init_scalars(params, lower_bound)
+        zeros = _tree.tree_zeros_like(params)
+        return MomoAdamState(zeros, _tree.tree_zeros_like(params), barf, gamma, lb, _tree.zero_count())
+
+    def update(updates, state, params=None, *, value=None, **extra_args):
+        del extra_args
+        m.require_params(who, params)
+        _require_value(who, value)
+        _tree.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
+        count_inc = _tree.safe_increment(state.count)
+        dtype = state.barf.dtype
+        barf = m.add(m.mul(b1, state.barf), m.mul(1 - b1, jnp.asarray(value).astype(dtype)))
+        exp_avg = jax.tree.map(lambda d, g: m.add(m.mul(b1, d), m.mul(1 - b1, g)), state.exp_avg, updates)
+        exp_avg_sq = jax.tree.map(
+            lambda v, g: m.add(m.mul(b2, v), m.mul(m.mul(1 - b2, g), g)), state.exp_avg_sq, updates
+        )
+        c2 = m.sub(1, m.power(b2, count_inc)).astype(dtype)
+        precond = jax.tree.map(lambda v: m.add(eps, jnp.sqrt(m.div(v, c2))), exp_avg_sq)
+        norm = tree_vdot(exp_avg, jax.tree.map(m.div, exp_avg, precond))
+        gamma = m.add(m.mul(b1, state.gamma), m.mul(1 - b1, tree_vdot(updates, params)))
+        inner = tree_vdot(exp_avg, params)
+        alpha = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        c1 = m.sub(1, m.power(b1, count_inc)).astype(dtype)
+        shrink = m.add(1, m.mul(alpha, weight_decay))
+        if adapt_lower_bound:
+            cap = m.add(m.mul(shrink, m.sub(barf, gamma)), inner)
+            lb = jnp.where(
+                cap < m.mul(m.mul(shrink, c1), state.lb),
+                m.maximum(m.div(cap, m.mul(m.mul(2, c1), shrink)), lower_bound),
+                state.lb,
+            )
+        else:
+            lb = state.lb
+        gap = m.add(m.mul(shrink, m.sub(m.sub(barf, m.mul(c1, lb)), gamma)), inner)
+        polyak = m.div(m.maximum(gap, 0.0), norm)
+        polyak = jnp.where(norm <= _TINY, 0.0, polyak)
+        tau = m.minimum(m.div(alpha, c1), polyak)
+        decay = m.div(-m.mul(alpha, weight_decay), shrink)
+        new_updates = jax.tree.map(
+            lambda d, pre, p, g: m.sub(m.mul(decay, p), m.div(m.div(m.mul(tau, d), pre), shrink)).astype(
+                g.dtype
+            ),
+            exp_avg,
+            precond,
+            params,
+            updates,
+        )
+        if adapt_lower_bound:
+            estimate = m.sub(m.sub(m.add(barf, inner), gamma), m.mul(m.mul(0.5, tau), norm))
+            new_lb = m.maximum(m.div(estimate, c1), lower_bound)
+        else:
+            new_lb = state.lb
+        return new_updates, MomoAdamState(
+            exp_avg=_tree.cast_like(exp_avg, state.exp_avg),
+            exp_avg_sq=_tree.cast_like(exp_avg_sq, state.exp_avg_sq),
+            barf=barf.astype(dtype),
+            gamma=gamma.astype(state.gamma.dtype),
+            lb=jnp.asarray(new_lb).astype(state.lb.dtype),
+            count=count_inc,
+        )
+
+    return GradientTransformation(init, update)

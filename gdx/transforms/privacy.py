@@ -1,0 +1,163 @@
+"""DP-SGD: per-example clipping plus Gaussian noise (`differentially_private_aggregate`, `dpsgd`).
+
+The random numbers are drawn exactly as `optax.contrib` 0.2.8 draws them (the
+same key splits, one key per leaf in tree order), so the same key gives
+optax's noise bit for bit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from gdx import _validate
+from gdx._tree import promoted
+from gdx.core import GradientTransformation, ScalarOrSchedule, identity
+from gdx.optimizers._base import named_optimizer
+from gdx.transforms.momentum import trace
+from gdx.transforms.noise import _canonical_key
+from gdx.transforms.per_example import _check_batch_axis, _clip_and_sum
+from gdx.transforms.scaling import scale_by_learning_rate
+
+
+class DifferentiallyPrivateAggregateState(NamedTuple):
+    """State of `differentially_private_aggregate`: the PRNG key of the next step's noise."""
+
+    rng_key: jax.Array
+
+
+def _validate_privacy(who: str, l2_norm_clip: Any, noise_multiplier: Any) -> None:
+    _validate.positive(who, "l2_norm_clip", l2_norm_clip)
+    _validate.non_negative(who, "noise_multiplier", noise_multiplier)
+
+
+def _noise_std(l2_norm_clip: Any, noise_multiplier: Any) -> Any:
+    # Two Python numbers multiply in Python (double precision), as optax does.
+    if type(l2_norm_clip) in (int, float) and type(noise_multiplier) in (int, float):
+        return l2_norm_clip * noise_multiplier
+    return promoted(jnp.multiply, l2_norm_clip, noise_multiplier)
+
+
+def _aggregate(who: str, l2_norm_clip: Any, noise_multiplier: Any, key: Any) -> GradientTransformation:
+    noise_std = _noise_std(l2_norm_clip, noise_multiplier)
+
+    def init(params):
+        del params
+        return DifferentiallyPrivateAggregateState(rng_key=_canonical_key(key))
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        _check_batch_axis(who, updates)
+        leaves, treedef = jax.tree.flatten(updates)
+        batch_size = leaves[0].shape[0]
+        clipped, _ = _clip_and_sum(leaves, l2_norm_clip)
+        new_key, *leaf_keys = jax.random.split(state.rng_key, len(leaves) + 1)
+        noised = [
+            # The noise is drawn in the clipped sum's dtype (float32 for a bfloat16
+            # leaf), as optax; the result is cast back to the grads' dtype.
+            promoted(
+                jnp.divide,
+                promoted(
+                    jnp.add, c, promoted(jnp.multiply, noise_std, jax.random.normal(k, c.shape, c.dtype))
+                ),
+                batch_size,
+            ).astype(g.dtype)
+            for c, k, g in zip(clipped, leaf_keys, leaves)
+        ]
+        return treedef.unflatten(noised), DifferentiallyPrivateAggregateState(rng_key=new_key)
+
+    return GradientTransformation(init, update)
+
+
+def differentially_private_aggregate(
+    l2_norm_clip: jax.typing.ArrayLike,
+    noise_multiplier: jax.typing.ArrayLike,
+    key: jax.Array | int | None = None,
+    *,
+    seed: int | None = None,
+) -> GradientTransformation:
+    """Clips per-example gradients, sums them, adds Gaussian noise and averages (DP-SGD's aggregation).
+
+    Update rule (`B` examples; every leaf of the updates has a leading batch axis)::
+
+        c_i  = min(1, l2_norm_clip / ||g_i||_2)        # global norm over all leaves of example i
+        key, k_1..k_L = split(key, L + 1)              # one key per leaf, in tree order
+        u    = (sum_i c_i * g_i + l2_norm_clip * noise_multiplier * normal(k_leaf)) / B
+
+    Must come first in a chain (it removes the batch axis). Gradient
+    accumulation wrappers (`MultiSteps`, `apply_every`) do not compose with it.
+
+    Args:
+      l2_norm_clip: the largest per-example gradient norm, > 0.
+      noise_multiplier: noise standard deviation over `l2_norm_clip`, >= 0.
+      key: a `jax.random.key` or an int seed. Default `None` means seed 0
+        (optax warns and does the same).
+      seed: deprecated alias of `key` (kept for optax compatibility; warns).
+
+    Returns:
+      A `GradientTransformation` with state `DifferentiallyPrivateAggregateState(rng_key)`.
+      Updates have one example's shapes and the grads' dtypes.
+
+    Reference: Abadi et al., "Deep Learning with Differential Privacy", CCS 2016
+    (https://arxiv.org/abs/1607.00133).
+    """
+    who = "differentially_private_aggregate"
+    _validate_privacy(who, l2_norm_clip, noise_multiplier)
+    if seed is not None:
+        warnings.warn(f'{who}: "seed" is deprecated, use "key"', DeprecationWarning, stacklevel=2)
+        if key is not None:
+            raise ValueError(f"{who}: give only one of seed and key, got seed={seed!r} and key={key!r}")
+        key = seed
+    if key is None:
+        key = 0
+    return _aggregate(who, l2_norm_clip, noise_multiplier, key)
+
+
+def dpsgd(
+    learning_rate: ScalarOrSchedule,
+    l2_norm_clip: jax.typing.ArrayLike,
+    noise_multiplier: jax.typing.ArrayLike,
+    seed: int,
+    momentum: jax.typing.ArrayLike | None = None,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    """The DP-SGD optimizer: `differentially_private_aggregate`, optional momentum, the learning rate.
+
+    Update rule (per-example grads `g_i` of a batch of `B`)::
+
+        g = (sum_i min(1, l2_norm_clip / ||g_i||) g_i + l2_norm_clip * noise_multiplier * N(0, I)) / B
+        t <- g + momentum * t            # only if momentum is not None (Nesterov: g + momentum * t)
+        u <- -learning_rate * t
+
+    Args:
+      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      l2_norm_clip: the largest per-example gradient norm, > 0.
+      noise_multiplier: noise standard deviation over `l2_norm_clip`, >= 0.
+      seed: int seed (or `jax.random.key`) of the noise.
+      momentum: momentum decay in [0, 1], or `None` (default) for plain SGD.
+      nesterov: Nesterov momentum. Default False.
+
+    Returns:
+      A `GradientTransformation` with state
+      `(DifferentiallyPrivateAggregateState(rng_key), <TraceState or EmptyState>, <learning-rate state>)`,
+      as optax. `update` takes per-example grads (a leading batch axis on every leaf,
+      e.g. from `jax.vmap(jax.grad(loss), in_axes=(None, 0))`). Unlike optax, no
+      deprecation warning is raised for `seed` (it is `dpsgd`'s own argument).
+
+    Reference: Abadi et al., "Deep Learning with Differential Privacy", CCS 2016
+    (https://arxiv.org/abs/1607.00133).
+    """
+    who = "dpsgd"
+    _validate.learning_rate(who, learning_rate)
+    _validate_privacy(who, l2_norm_clip, noise_multiplier)
+    if momentum is not None:
+        _validate.closed_unit(who, "momentum", momentum)
+    return named_optimizer(
+        who,
+        _aggregate(who, l2_norm_clip, noise_multiplier, seed),
+        trace(decay=momentum, nesterov=nesterov) if momentum is not None else identity(),
+        scale_by_learning_rate(learning_rate),
+    )
