@@ -73,12 +73,39 @@ CASES = [
     Case("noisy_sgd", lambda lr: gdx.noisy_sgd(lr, key=0), 0.005, has_leaf_state=False),
     Case("lbfgs", lambda lr: gdx.lbfgs(lr, linesearch=None), 0.5, needs_params=True),
     # (begin contrib-muon-schedulefree-adopt-ademamix-sam)
+    # muon: the quadratic's params are a vector and a scalar, so muon runs its AdamW fallback here
+    # (its Newton-Schulz path is covered by the parity tests and mixed_params' 2-D bf16 leaf).
+    Case("muon", lambda lr: gdx.muon(lr), 0.05, needs_params=True),
+    Case("schedule_free_adamw", lambda lr: gdx.schedule_free_adamw(lr), 0.05, needs_params=True),
+    Case("schedule_free_sgd", lambda lr: gdx.schedule_free_sgd(lr), 0.01, needs_params=True),
+    Case("adopt", lambda lr: gdx.adopt(lr), 0.05),
+    Case("ademamix", lambda lr: gdx.ademamix(lr), 0.05, needs_params=True),
+    # b1=0.9: the default b1=0.99 (undamped momentum, ~100 steps of memory) still oscillates
+    # on this quadratic after 300 steps at every learning rate tried.
+    Case("simplified_ademamix", lambda lr: gdx.simplified_ademamix(lr, b1=0.9), 0.001, needs_params=True),
     # (end contrib-muon-schedulefree-adopt-ademamix-sam)
     # (begin contrib-lr-free)
+    # Learning-rate-free: the "lr" is a multiplier of the estimated step size (default 1.0).
+    Case("prodigy", lambda lr: gdx.prodigy(lr), 1.0, needs_params=True),
+    Case("dadapt_adamw", lambda lr: gdx.dadapt_adamw(lr), 1.0, needs_params=True),
+    Case("cocob", lambda lr: gdx.cocob(lr), 1.0, needs_params=True),
+    Case("dog", lambda lr: gdx.dog(lr), 1.0, needs_params=True),
+    Case("dowg", lambda lr: gdx.dowg(lr), 1.0, needs_params=True),
+    Case("mechanize_adam", lambda lr: gdx.mechanize(gdx.adam(lr)), 1.0, needs_params=True),
+    # momo and momo_adam need `value=` (the loss) in every update, which these contract tests
+    # do not pass; tests/optimizers/test_contrib_lr_free_behaviour.py covers their contract.
     # (end contrib-lr-free)
     # (begin contrib-rest)
+    Case("madgrad", lambda lr: gdx.madgrad(lr), 0.01, needs_params=True),
+    Case("acprop", lambda lr: gdx.acprop(lr), 0.01),
+    Case("galore", lambda lr: gdx.galore(lr, rank=1, update_proj_gap=5), 0.05),
+    # Not here: sophia (its update needs obj_fn=), dpsgd / differentially_private_aggregate (per-example
+    # grads with a batch axis), split_real_and_imaginary and normalize (wrappers/transforms, not
+    # optimizers). tests/optimizers/test_contrib_rest_behaviour.py gives them jit/dtype/state tests.
     # (end contrib-rest)
     # (begin shampoo-soap)
+    Case("shampoo", lambda lr: gdx.shampoo(lr), 0.002),
+    Case("soap", lambda lr: gdx.soap(lr), 0.02, needs_params=True),
     # (end shampoo-soap)
 ]
 IDS = [case.name for case in CASES]

@@ -51,6 +51,10 @@ def test_every_optimizer_with_state_has_a_counter_or_is_listed():
         "sm3",
         "lars",
         "adadelta",
+        # Learning-rate-free rules that track sums and maxima, not steps (as in optax).
+        "cocob",
+        "dog",
+        "dowg",
     }, without
 
 
