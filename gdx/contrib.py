@@ -70,6 +70,7 @@ from gdx.optimizers.sophia import HutchinsonState as HutchinsonState
 from gdx.optimizers.sophia import SophiaState as SophiaState
 from gdx.optimizers.sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian
 from gdx.optimizers.sophia import sophia as sophia
+
 # (end contrib-rest)
 # (begin shampoo-soap)
 from gdx.optimizers.shampoo import shampoo as shampoo

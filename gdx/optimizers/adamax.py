@@ -27,6 +27,8 @@ def adamax(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
     eps: jax.typing.ArrayLike = 1e-8,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """The Adamax optimizer.
 
@@ -41,6 +43,8 @@ def adamax(
       b1: decay of the first moment, in [0, 1). Default 0.9.
       b2: decay of the infinity norm, in [0, 1). Default 0.999.
       eps: added to `|g|`, >= 0. Default 1e-8.
+      nu_dtype: gdx-only, keyword-only: dtype of the infinity norm in state
+        (e.g. `jnp.bfloat16`); `None` keeps the params' dtype.
 
     Returns:
       A `GradientTransformation` with state `(ScaleByAdamState(count, mu, nu), <lr state>)`.
@@ -49,7 +53,9 @@ def adamax(
     """
     who = "adamax"
     _validate_adamax_args(who, learning_rate, b1, b2, eps)
-    return named_optimizer(who, scale_by_adamax(b1=b1, b2=b2, eps=eps), scale_by_learning_rate(learning_rate))
+    return named_optimizer(
+        who, scale_by_adamax(b1=b1, b2=b2, eps=eps, nu_dtype=nu_dtype), scale_by_learning_rate(learning_rate)
+    )
 
 
 def adamaxw(
@@ -59,13 +65,15 @@ def adamaxw(
     eps: jax.typing.ArrayLike = 1e-8,
     weight_decay: ScalarOrSchedule = 1e-4,
     mask: Any | Callable[[Params], Any] | None = None,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Adamax with decoupled weight decay.
 
     Update rule: `u <- -lr * (adamax direction + weight_decay * params)`.
 
     Args:
-      learning_rate, b1, b2, eps: as in `adamax`.
+      learning_rate, b1, b2, eps, nu_dtype: as in `adamax`.
       weight_decay: decay rate >= 0, or a schedule. Default 1e-4.
       mask: `None`, a pytree of bools (or a prefix), or a callable
         `params -> such a pytree`; only True leaves are decayed.
@@ -82,7 +90,7 @@ def adamaxw(
     _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
-        scale_by_adamax(b1=b1, b2=b2, eps=eps),
+        scale_by_adamax(b1=b1, b2=b2, eps=eps, nu_dtype=nu_dtype),
         add_decayed_weights(weight_decay, mask),
         scale_by_learning_rate(learning_rate),
     )

@@ -246,6 +246,8 @@ def scale_by_adamax(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
     eps: jax.typing.ArrayLike = 1e-8,
+    *,
+    nu_dtype: Any | None = None,
 ) -> GradientTransformation:
     """Rescales updates by Adamax: Adam with the infinity norm in place of the second moment.
 
@@ -259,6 +261,8 @@ def scale_by_adamax(
       b1: decay of the first moment, in [0, 1). Default 0.9.
       b2: decay of the infinity norm, in [0, 1). Default 0.999.
       eps: added to `|g|`, >= 0. Default 1e-8.
+      nu_dtype: gdx-only, dtype of the infinity norm `nu` in state; `None` keeps
+        the params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`
@@ -268,6 +272,7 @@ def scale_by_adamax(
     """
     who = "scale_by_adamax"
     _validate_moments(who, b1, b2, eps)
+    nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def infinity_norm(g, nu):
         if g is None:
@@ -276,7 +281,9 @@ def scale_by_adamax(
 
     def init(params):
         return ScaleByAdamState(
-            count=_tree.zero_count(), mu=_tree.tree_zeros_like(params), nu=_tree.tree_zeros_like(params)
+            count=_tree.zero_count(),
+            mu=_tree.tree_zeros_like(params),
+            nu=_tree.tree_zeros_like(params, dtype=nu_dtype),
         )
 
     def update(updates, state, params=None, **extra_args):

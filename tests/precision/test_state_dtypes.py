@@ -35,6 +35,9 @@ NU_DTYPE_FACTORIES = {
     "scale_by_belief": lambda **kw: gdx.scale_by_belief(**kw),
     "scale_by_radam": lambda **kw: gdx.scale_by_radam(**kw),
     "scale_by_yogi": lambda **kw: gdx.scale_by_yogi(**kw),
+    "adamax": lambda **kw: gdx.adamax(1e-2, **kw),
+    "adamaxw": lambda **kw: gdx.adamaxw(1e-2, **kw),
+    "scale_by_adamax": lambda **kw: gdx.scale_by_adamax(**kw),
 }
 
 PARAMS = {"w": jnp.linspace(-1.0, 1.0, 12, dtype=jnp.float32).reshape(3, 4), "b": jnp.ones([4], jnp.float32)}
