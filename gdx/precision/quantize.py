@@ -120,7 +120,8 @@ class QuantizedArray(NamedTuple):
     """A blockwise-quantized array: uint8 `codes` (the array's shape) and float32 `scales` (one per block).
 
     The sign bit of a scale selects the codebook (set: unsigned); `|scale|` is
-    the block's absolute maximum.
+    the block's absolute maximum (divided by the magnitude of the most negative
+    code when the block's largest magnitude is negative, so it decodes exactly).
     """
 
     codes: jax.Array
@@ -150,11 +151,17 @@ def quantize_blockwise(
     block_min, block_max = jnp.min(blocks, axis=1), jnp.max(blocks, axis=1)
     absmax = jnp.maximum(block_max, -block_min)
     non_negative = block_min >= 0
-    normalized = blocks * (1 / jnp.where(absmax > 0, absmax, 1))[:, None]
+    # The signed dynamic book ends at +1 but at -0.993: a block whose largest magnitude is
+    # negative is scaled so that element lands on the last negative code, so it decodes to
+    # itself and repeated round trips (state that does not change, e.g. an x0 copy) do not
+    # shrink it by 0.7% a step.
+    most_negative = float(-codebooks(mapping, bits)[0][0])
+    scale = jnp.where(non_negative | (block_max >= -block_min), absmax, absmax / most_negative)
+    normalized = blocks * (1 / jnp.where(scale > 0, scale, 1))[:, None]
 
     codes = _nearest_codes(normalized, non_negative[:, None], mapping, bits)
     codes = codes.astype(jnp.uint8).reshape(-1)[: math.prod(jnp.shape(x))].reshape(jnp.shape(x))
-    scales = jnp.where(non_negative, -absmax, absmax)
+    scales = jnp.where(non_negative, -scale, scale)
     return QuantizedArray(codes=codes, scales=scales)
 
 
@@ -217,6 +224,15 @@ def quantized_state(
     Mapping and sign handling are described in `gdx.precision.quantize`: by
     default bitsandbytes' dynamic map, signed or unsigned (twice the
     resolution) chosen per block from the data.
+
+    Meant for moments. State that holds a copy of the params (prodigy's
+    `params0`, the `x0` of madgrad, dog and mechanize, schedule-free's `z`) or
+    whose update cancels (centered `rmsprop`'s `nu - mu**2`) loses what 8 bits
+    cannot hold: on the contract's quadratic (every state leaf quantized)
+    prodigy's step-size estimate never grows and mechanize ends 1e8 times
+    higher, while the Adam family, Lion, LAMB, Muon, Shampoo and SOAP end
+    within a small factor of their float32 loss. Keep such optimizers
+    unquantized (or `min_size` above their sizes).
 
     With `master_weights`, put `quantized_state` inside it
     (`master_weights(quantized_state(adam(lr)))`): wrapped around it, it would

@@ -211,6 +211,11 @@ def scale_by_stddev(
         u <- g / sqrt(nu_hat - |mu_hat|**2 + eps)      # eps_in_sqrt=True
         u <- g / (sqrt(nu_hat - |mu_hat|**2) + eps)    # eps_in_sqrt=False
 
+    The variance `nu_hat - |mu_hat|**2` is never negative in exact arithmetic;
+    when rounding makes it so (a bfloat16 or 8-bit `nu`, or `nu` ~ `mu**2` in
+    float32), gdx takes it as 0 where optax returns NaN. Otherwise the numbers
+    are optax's.
+
     Args:
       decay: decay of the moving averages, in [0, 1). Default 0.9.
       eps: stabilizer of the denominator, >= 0. Default 1e-8.
@@ -232,7 +237,8 @@ def scale_by_stddev(
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def variance(m, n):
-        return promoted(jnp.subtract, n, abs_sq(m))
+        # Clamped at 0: rounding of the state can make n < |m|**2 (see the docstring).
+        return jnp.maximum(promoted(jnp.subtract, n, abs_sq(m)), 0)
 
     def init(params):
         mu = _tree.tree_zeros_like(params)
