@@ -228,8 +228,8 @@ def scale_by_shampoo(
         # Inverse roots: one `cond` for the whole tree, so a step that keeps them runs no eigh.
         def recompute(operands):
             lefts, rights, _, _ = operands
-            root = lambda m: m if m.size == 0 else kronecker.inverse_pth_root(m, exponent, matrix_epsilon)  # noqa: E731
-            return [root(m) for m in lefts], [root(m) for m in rights]
+            roots = kronecker.inverse_pth_roots([*lefts, *rights], exponent, matrix_epsilon)
+            return roots[: len(lefts)], roots[len(lefts) :]
 
         def keep(operands):
             return operands[2], operands[3]

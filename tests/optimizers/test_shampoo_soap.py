@@ -10,6 +10,10 @@ it on refresh): the same maths written a different way.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -400,3 +404,30 @@ def test_complex_params_are_rejected():
     for make in (gdx.shampoo, gdx.soap):
         with pytest.raises(ValueError, match="complex"):
             make(0.01).init({"w": jnp.ones((2, 2), jnp.complex64)})
+
+
+HANG_SCRIPT = """
+import jax, jax.numpy as jnp, numpy as np, gdx
+jax.jit(lambda a: a * 2)(jnp.ones(3)).block_until_ready()  # any computation first
+rng = np.random.default_rng(0)
+params = {k: jnp.asarray(0.02 * rng.standard_normal(s), jnp.float32) for k, s in
+          {"k0": (784, 512), "k2": (512, 10)}.items()}
+tx = gdx.shampoo(1e-3)
+updates, _ = jax.jit(tx.update)(params, tx.init(params), params)
+jax.block_until_ready(updates)
+print("done")
+"""
+
+
+def test_shampoo_roots_do_not_hang_xla_cpu_in_a_fresh_process():
+    # Regression: one `eigh` per leaf in the same computation (a ragged 784x512 leaf next to
+    # another matrix), run after any other computation, never finished on XLA:CPU (jax 0.10.2,
+    # one CPU device). The test session's 8 fake devices hide it, so this runs a fresh process
+    # with the default single device. gdx now stacks equal-size matrices into one `eigh`.
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["JAX_PLATFORMS"] = "cpu"
+    result = subprocess.run(
+        [sys.executable, "-c", HANG_SCRIPT], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "done"
