@@ -72,11 +72,3 @@ from gdx.optimizers.sophia import hutchinson_estimator_diag_hessian as hutchinso
 from gdx.optimizers.sophia import sophia as sophia
 
 # (end contrib-rest)
-# (begin shampoo-soap)
-from gdx.optimizers.shampoo import shampoo as shampoo
-from gdx.optimizers.soap import soap as soap
-from gdx.transforms.shampoo import ShampooState as ShampooState
-from gdx.transforms.shampoo import scale_by_shampoo as scale_by_shampoo
-from gdx.transforms.soap import SoapState as SoapState
-from gdx.transforms.soap import scale_by_soap as scale_by_soap
-# (end shampoo-soap)
