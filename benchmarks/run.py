@@ -32,7 +32,9 @@ from benchmarks import cases, report  # noqa: E402
 
 # Per mode: tree shapes and optimizers of the update cases, the Flax transformer
 # (blocks, width), the whole-step model's layers and optimizers, repetitions and
-# the compile deadline in seconds; quick mode runs lamb up to 200 leaves only.
+# the compile deadline in seconds; quick mode runs lamb, and the tree (optax, plain gdx)
+# chain, up to 200 leaves only: past that they compile for minutes (and an abandoned
+# compile keeps a core busy while the next cases are measured).
 MODES: dict[str, dict[str, Any]] = {
     "full": dict(
         shapes=cases.SHAPES_FULL, opts=cases.OPTIMIZERS, transformer=(12, 256),
@@ -40,7 +42,7 @@ MODES: dict[str, dict[str, Any]] = {
     ),
     "quick": dict(
         shapes=cases.SHAPES_QUICK, opts=cases.OPTIMIZERS, transformer=(12, 128),
-        layers=1000, step_opts=("adam",), reps=7, limit=90.0, max_lamb_leaves=200,
+        layers=1000, step_opts=("adam",), reps=7, limit=90.0, max_lamb_leaves=200, max_chain_leaves=200,
     ),
     "smoke": dict(
         shapes=cases.SHAPES_SMOKE, opts=("adam",), transformer=(1, 16),
@@ -181,6 +183,12 @@ def run(
                 skip = cases.RECORDED_SLOW.get((impl, opt, n_leaves, n_params // max(n_leaves, 1)))
                 if opt == "lamb" and n_leaves > config.get("max_lamb_leaves", n_leaves):
                     skip = "skipped in this mode (tree compiles take minutes); run the full benchmark"
+                if (
+                    opt == "chain"
+                    and impl in ("optax", "gdx")
+                    and n_leaves > config.get("max_chain_leaves", n_leaves)
+                ):
+                    skip = "skipped in this mode (compiles past 90 s here); run the full benchmark"
                 if skip and not include_slow:
                     results["rows"].append(dict(impl=impl, group="update", tree=name, leaves=n_leaves,
                                                 params=n_params, optimizer=opt, skipped=skip))  # fmt: skip
