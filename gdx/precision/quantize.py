@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -204,6 +205,7 @@ def quantized_state(
     *,
     mapping: str = "dynamic",
     min_size: int = 4096,
+    skip_fields: Sequence[str] = (),
 ) -> GradientTransformation:
     """Stores `inner`'s state (moments, ...) blockwise-quantized to 8 bits between steps.
 
@@ -231,8 +233,9 @@ def quantized_state(
     cannot hold: on the contract's quadratic (every state leaf quantized)
     prodigy's step-size estimate never grows and mechanize ends 1e8 times
     higher, while the Adam family, Lion, LAMB, Muon, Shampoo and SOAP end
-    within a small factor of their float32 loss. Keep such optimizers
-    unquantized (or `min_size` above their sizes).
+    within a small factor of their float32 loss. Name such fields in
+    `skip_fields` (`quantized_state(prodigy(), skip_fields=("params0",))`
+    quantizes its moments only) or keep the optimizer unquantized.
 
     With `master_weights`, put `quantized_state` inside it
     (`master_weights(quantized_state(adam(lr)))`): wrapped around it, it would
@@ -244,6 +247,10 @@ def quantized_state(
       block_size: elements per quantization block, >= 1. Default 256.
       mapping: `"dynamic"` (default) or `"linear"`.
       min_size: leaves with fewer elements stay unquantized, >= 1. Default 4096.
+      skip_fields: names of state fields (NamedTuple fields or dict keys, anywhere
+        on a leaf's path) whose leaves stay unquantized, e.g. `("params0",)` for
+        prodigy, `("x0",)` for madgrad and mechanize, `("z",)` for schedule-free.
+        Default: none.
 
     Returns:
       A `GradientTransformation` with state `QuantizedStateWrapper(inner_state)`.
@@ -258,11 +265,15 @@ def quantized_state(
     _validate.positive_int(who, "min_size", min_size)
     _validate.one_of(who, "mapping", mapping, MAPPINGS)
     inner = with_extra_args_support(inner)
+    if isinstance(skip_fields, str) or not all(isinstance(name, str) for name in skip_fields):
+        raise TypeError(f"{who}: skip_fields must be a sequence of field names, got {skip_fields!r}")
+    skipped = frozenset(skip_fields)
     settings = {"bits": bits, "mapping": mapping}
 
-    def quantize_leaf(x):
+    def quantize_leaf(path, x):
         x = jnp.asarray(x)
-        if jnp.issubdtype(x.dtype, jnp.floating) and x.size >= min_size:
+        names = {getattr(key, "name", getattr(key, "key", None)) for key in path}
+        if jnp.issubdtype(x.dtype, jnp.floating) and x.size >= min_size and not names & skipped:
             return quantize_blockwise(x, block_size, **settings)
         return x
 
@@ -274,7 +285,8 @@ def quantized_state(
         )
 
     def init(params):
-        return QuantizedStateWrapper(inner_state=jax.tree.map(quantize_leaf, inner.init(params)))
+        state = jax.tree_util.tree_map_with_path(quantize_leaf, inner.init(params))
+        return QuantizedStateWrapper(inner_state=state)
 
     def update(updates, state, params=None, **extra_args):
         updates, new_inner = inner.update(updates, dequantize(state.inner_state), params, **extra_args)
