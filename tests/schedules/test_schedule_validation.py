@@ -276,8 +276,11 @@ def _polynomial_values(transition_steps):
 @given(
     power=st.floats(0.05, 5.0),
     transition_steps=st.sampled_from([3, 5, 7, 10, 13, 30, 100]),
-    init_value=st.floats(-2.0, 2.0),
-    end_value=st.floats(-2.0, 2.0),
+    # float32 values without subnormals: XLA:CPU flushes subnormals to zero, so an end value
+    # of 4e-45 comes out as 0.0 (the platform's arithmetic, not the schedule's; hypothesis
+    # found it once in CI-like runs).
+    init_value=st.floats(-2.0, 2.0, width=32, allow_subnormal=False),
+    end_value=st.floats(-2.0, 2.0, width=32, allow_subnormal=False),
 )
 def test_polynomial_stays_between_init_and_end_and_ends_at_end(
     power, transition_steps, init_value, end_value
