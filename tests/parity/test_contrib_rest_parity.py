@@ -160,22 +160,6 @@ def _per_example_grads(params, steps, seed):
     )
 
 
-def _run_per_example(tx, params, grads, promotion):
-    with jax.numpy_dtype_promotion(promotion):
-
-        @jax.jit
-        def scan(params, grads):
-            def body(carry, g):
-                params, state = carry
-                updates, state = tx.update(g, state, params)
-                return (optax.apply_updates(params, updates), state), params
-
-            (_, state), trajectory = jax.lax.scan(body, (params, tx.init(params)), grads)
-            return trajectory, state
-
-        return scan(params, grads)
-
-
 def _assert_same_runs(got, want):
     for (path, a), b in zip(jax.tree_util.tree_flatten_with_path(got)[0], jax.tree.leaves(want)):
         if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
@@ -205,10 +189,10 @@ def test_dpsgd_matches_optax_noise_included(kwargs):
     # there, so its bfloat16 momentum buffer changes dtype); gdx keeps the grads' dtype.
     params = make_params(0, bfloat16="momentum" not in kwargs)
     grads = _per_example_grads(params, 25, seed=1)
-    got = _run_per_example(gdx.dpsgd(**kwargs), params, grads, "strict")
+    got = _run_on_grads(gdx.dpsgd(**kwargs), params, grads, "strict")
     with pytest.warns(DeprecationWarning):  # optax's dpsgd passes its seed on as a deprecated argument
         reference = optax.contrib.dpsgd(**kwargs)
-    want = _run_per_example(reference, params, grads, "standard")
+    want = _run_on_grads(reference, params, grads, "standard")
     _assert_same_runs(got, want)
 
 
