@@ -47,13 +47,27 @@ def clip(max_delta: jax.typing.ArrayLike) -> GradientTransformation:
     return GradientTransformation(_empty_init, update)
 
 
-def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> GradientTransformation:
+def clip_by_global_norm(
+    max_norm: jax.typing.ArrayLike, *, single_factor: bool = False
+) -> GradientTransformation:
     """Rescales the updates so that their global L2 norm is at most `max_norm`.
 
     Update rule: `n = ||u||_2` over all leaves; `u <- u if n < max_norm else (u / n) * max_norm`.
 
     Args:
       max_norm: the largest global norm of the updates, > 0.
+      single_factor: gdx-only, keyword-only (default False). When True, a clipped
+        update is `u * (max_norm / n)`: one scalar factor, one multiply per element,
+        computed in the wider of the leaf's and the norm's dtype and rounded once to
+        the leaf's dtype. The default computes `(u / n) * max_norm` in the leaf's
+        dtype, operation for operation as optax (bit-identical). The two differ by
+        at most 2 ulps per element per step (one rounding more or less). Why it is
+        offered: XLA:CPU will not duplicate the per-element divide into the
+        several kernels that read the clipped gradient (the optimizer's moments and
+        the params), so the default writes the clipped gradient to a temporary as
+        large as the params and reads it back; the single factor fuses away. Measured
+        on a 20M-param float32 buffer with `adamw`: step 40 ms -> 16 ms, temporary
+        80 MB -> 0 (benchmarks/README.md). On GPU both forms fuse.
 
     Returns:
       A stateless `GradientTransformation` (`ClipByGlobalNormState = EmptyState`).
@@ -63,6 +77,8 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> GradientTransformatio
       (https://arxiv.org/abs/1211.5063).
     """
     _validate.positive("clip_by_global_norm", "max_norm", max_norm)
+    if not isinstance(single_factor, bool):
+        raise TypeError(f"clip_by_global_norm: single_factor must be True or False, got {single_factor!r}")
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
@@ -73,12 +89,15 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> GradientTransformatio
             raise ValueError(
                 f"clip_by_global_norm: max_norm must be a scalar, got shape {jnp.shape(max_norm)}"
             )
+        factor = jnp.squeeze(max_norm_ / norm_)
 
         def clip_leaf(t):
-            # (t / n) * max_norm, in the leaf's dtype, exactly as optax orders it.
-            return jax.lax.select(
-                within_bound, t, (t / global_norm.astype(t.dtype)) * _in_dtype_of(max_norm, t)
-            )
+            if single_factor:
+                wide_t, wide_factor = promote(t, factor)
+                clipped = (wide_t * wide_factor).astype(t.dtype)
+            else:  # (t / n) * max_norm, in the leaf's dtype, exactly as optax orders it.
+                clipped = (t / global_norm.astype(t.dtype)) * _in_dtype_of(max_norm, t)
+            return jax.lax.select(within_bound, t, clipped)
 
         return jax.tree.map(clip_leaf, updates), state
 
