@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from gdx import _tree
 from gdx.core import GradientTransformation
 from gdx.fused._packing import PackedTree, PackLayout, leaves_of, make_spec, pack_leaves, unpack_leaves
 from gdx.fused._plan import build, make_plan
+from gdx.wrappers.masked import MaskedNode
 
 
 class FusedState(NamedTuple):
@@ -113,9 +115,9 @@ def fuse(
         packed_updates, inner_state = build(plan, spec).update(
             pack_leaves(spec, grads), state.inner_state, packed_params, **extra_args
         )
-        # The barrier materialises the packed updates once: without it XLA fuses the whole
-        # chain's arithmetic into every leaf's slice kernel (compile time 2-3x).
-        packed_updates = jax.lax.optimization_barrier(packed_updates)
+        packed_updates = PackedTree(
+            tuple(_materialized(b) for b in packed_updates.buckets), packed_updates.leaves
+        )
         new_leaves = unpack_leaves(spec, state.layout.offsets, packed_updates)
         new_leaves = [
             new if new.dtype == grad.dtype else new.astype(grad.dtype) for new, grad in zip(new_leaves, grads)
@@ -123,6 +125,24 @@ def fuse(
         return spec.treedef.unflatten(new_leaves), FusedState(state.layout, inner_state)
 
     return GradientTransformation(init, update)
+
+
+def _materialized(bucket: Any) -> Any:
+    """`bucket` unchanged, computed once into its own buffer before the leaves are sliced out.
+
+    Each leaf's update is sliced out of the bucket by its own small kernel. XLA:CPU
+    fuses cheap producers into every consumer, so without this the last members of
+    the chain (`scale_by_learning_rate`, a schedule's cosine, weight decay) were
+    recomputed inside each of those kernels: at 2000 leaves the compiled program was
+    3.5x larger and clip + adamw(schedule) compiled in 5.3 s instead of 2.8 s.
+    `lax.optimization_barrier` does not prevent it (XLA:CPU removes barriers before
+    fusion); a dynamic-update-slice does, since it is an in-place root that XLA does
+    not fuse into consumers. It writes the first element onto itself: the same
+    numbers, bit for bit.
+    """
+    if isinstance(bucket, MaskedNode) or jnp.ndim(bucket) != 1 or jnp.shape(bucket)[0] == 0:
+        return bucket
+    return jax.lax.dynamic_update_slice(bucket, bucket[:1], (0,))
 
 
 def _is_packed(x: Any) -> bool:
