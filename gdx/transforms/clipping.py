@@ -66,8 +66,8 @@ def clip_by_global_norm(
         several kernels that read the clipped gradient (the optimizer's moments and
         the params), so the default writes the clipped gradient to a temporary as
         large as the params and reads it back; the single factor fuses away. Measured
-        on a 20M-param float32 buffer with `adamw`: step 40 ms -> 16 ms, temporary
-        80 MB -> 0 (benchmarks/README.md). On GPU both forms fuse.
+        on a 20M-param float32 buffer with `adamw` (two runs): step 40-45 ms -> 16-19 ms,
+        temporary 80 MB -> 0 (benchmarks/README.md). On GPU both forms fuse.
 
     Returns:
       A stateless `GradientTransformation` (`ClipByGlobalNormState = EmptyState`).
@@ -89,7 +89,7 @@ def clip_by_global_norm(
             raise ValueError(
                 f"clip_by_global_norm: max_norm must be a scalar, got shape {jnp.shape(max_norm)}"
             )
-        factor = jnp.squeeze(max_norm_ / norm_)
+        factor = jnp.squeeze(max_norm_ / norm_) if single_factor else None
 
         def clip_leaf(t):
             if single_factor:
