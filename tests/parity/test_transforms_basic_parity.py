@@ -69,12 +69,10 @@ def test_clip_by_global_norm_single_factor_is_within_two_ulps_of_optax(seed):
     ours, _ = gdx.clip_by_global_norm(1.0, single_factor=True).update(grads, gdx.EmptyState())
     with optax_promotion():
         theirs, _ = optax.clip_by_global_norm(1.0).update(grads, optax.EmptyState())
-    for path, mine, reference in zip(
-        jax.tree_util.tree_leaves_with_path(ours), jax.tree.leaves(ours), jax.tree.leaves(theirs)
-    ):
-        assert mine.dtype == reference.dtype, path[0]
+    for (path, mine), reference in zip(jax.tree_util.tree_leaves_with_path(ours), jax.tree.leaves(theirs)):
+        assert mine.dtype == reference.dtype, path
         apart = _ulps_apart(np.asarray(mine, np.float64), np.asarray(reference, np.float64), mine.dtype)
-        assert apart.max() <= 2.0, (path[0], apart.max())
+        assert apart.max() <= 2.0, (path, apart.max())
     assert float(_global_norm(ours)) == pytest.approx(1.0, rel=1e-2)
 
 
@@ -90,10 +88,9 @@ def test_clip_by_global_norm_single_factor_trains_like_optax():
     # 100 accumulated steps on float32 params: a 1-ulp different update can round
     # `p + u` differently while |p| is about 1 (an ulp there is 1.2e-7), and that error
     # stays when p later walks near zero (3.5e-7 measured), so atol is 1e-6 instead of
-    # DESIGN.md's 1e-7
-    # (single_factor is an opt-in deviation from optax's rounding, documented in its
-    # docstring; the default form is held to DESIGN.md's tolerances by
-    # test_clip_by_global_norm). No bfloat16 leaf here: a bfloat16 param that adds a
+    # DESIGN.md's 1e-7. single_factor is an opt-in deviation from optax's rounding,
+    # documented in its docstring; the default form is held to DESIGN.md's tolerances
+    # by test_clip_by_global_norm. No bfloat16 leaf here: a bfloat16 param that adds a
     # clipped update of its own size every step random-walks its rounding
     # differences (12 bfloat16 ulps after 100 steps, measured); the per-update bound
     # for bfloat16 leaves is the 2-ulp test above.
