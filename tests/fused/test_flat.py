@@ -73,6 +73,25 @@ def test_grads_through_unravel_equal_tree_grads_with_one_concatenate():
     assert not re.search(r" (pad|dynamic-update-slice)\(", hlo)
 
 
+def test_grads_through_unravel_with_many_leaves_concatenate_in_groups():
+    # More leaves than one concatenate group: the cotangent is built in two levels.
+    from gdx.fused.flat import _CONCAT_GROUP
+
+    count = 2 * _CONCAT_GROUP + 5
+    rng = np.random.default_rng(0)
+    params = {f"w{i:04d}": jnp.asarray(rng.standard_normal(1 + i % 7), jnp.float32) for i in range(count)}
+    weights = {k: jnp.float32(i + 1) for i, k in enumerate(params)}
+
+    def loss(tree):
+        return sum(jnp.sum(jnp.sin(tree[k]) * w) for k, w in weights.items())
+
+    flat, unravel = gdx.flat.ravel(params)
+    grad_flat = jax.jit(jax.grad(lambda f, u: loss(u(f))))
+    assert_trees_equal(unravel(grad_flat(flat, unravel)), jax.grad(loss)(params), rtol=1e-6, atol=1e-6)
+    hlo = grad_flat.lower(flat, unravel).compile().as_text() or ""
+    assert not re.search(r" (pad|dynamic-update-slice)\(", hlo)
+
+
 def _schedule():
     return gdx.warmup_cosine_decay_schedule(0.0, 1e-2, 2, 10)
 
