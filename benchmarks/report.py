@@ -109,7 +109,7 @@ def markdown(results: dict) -> str:
             "",
             "Bandwidth floor (donated `x * 1.0001` over 4.5 float32 per param, the bytes of a lamb step):",
             "",
-            "| tree | copy ms | GB/s |",
+            "| case | copy ms | GB/s |",
             "|---|---|---|",
         ]
     for tree, floor in results["floors"].items():
@@ -173,12 +173,15 @@ def plot(results: dict, path: str) -> bool:
 
 
 def write(results: dict, out_dir: str) -> str:
-    """Writes `<date>-<machine>-<mode>.{json,md,png}` and `latest.md` into `out_dir`; returns the stem."""
+    """Writes `<date>-<machine>-<mode>[-N].{json,md,png}` and `latest.md` into `out_dir`; returns the stem."""
     os.makedirs(out_dir, exist_ok=True)
     m = results["machine"]
     kind = "" if m["device_kind"].lower() == m["backend"] else f"-{m['device_kind']}"
     machine = re.sub(r"[^A-Za-z0-9]+", "-", f"{m['backend']}{kind}-{m['cpu_count']}cores").strip("-")
-    stem = os.path.join(out_dir, f"{datetime.date.today().isoformat()}-{machine.lower()}-{results['mode']}")
+    base = os.path.join(out_dir, f"{datetime.date.today().isoformat()}-{machine.lower()}-{results['mode']}")
+    stem, run = base, 2
+    while os.path.exists(stem + ".json"):  # a later run the same day gets -2, -3, ...
+        stem, run = f"{base}-{run}", run + 1
     with open(stem + ".json", "w") as f:
         json.dump(results, f, indent=1, default=str)
     text = markdown(results)

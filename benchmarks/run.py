@@ -53,6 +53,7 @@ MODES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 GROUPS = ("update", "train_step")
+FLOOR_PROBE = "floor probe"  # the bandwidth probe's key among the implementations of a case
 
 _abandoned: list[threading.Thread] = []
 
@@ -147,12 +148,6 @@ def measure(builds: dict[str, Callable[[], cases.Case]], reps: int, limit: float
     return rows
 
 
-def floor_ms(total: int, reps: int) -> float:
-    """Median ms of a donated `x * 1.0001` over `total` float32 (8 bytes per element moved)."""
-    row = measure({"copy": lambda: cases.copy_case(total)}, max(reps, 5), 120.0)["copy"]
-    return row["step_ms"]
-
-
 def run(
     mode: str, include_slow: bool, time_limit: float | None, out_dir: str, groups: tuple[str, ...] = GROUPS
 ) -> dict:
@@ -197,9 +192,6 @@ def run(
         # it is no more cache-resident than the steps it is compared with (a probe of one
         # float32 per param fits in a large L3 at 2000 x 1k and overstates the bandwidth 5x).
         elements = n_params * max(cases.FLOOR_BYTES_PER_PARAM.values()) // 8
-        copy = floor_ms(elements, reps)
-        bandwidth = 8 * elements / copy / 1e6  # GB/s
-        results["floors"][name] = {"copy_elements": elements, "copy_ms": copy, "bandwidth_gb_s": bandwidth}
         params = make()
         for opt in config["opts"]:
             builds = {}
@@ -217,11 +209,20 @@ def run(
                                                 params=n_params, optimizer=opt, skipped=skip))  # fmt: skip
                     continue
                 builds[impl] = lambda impl=impl, opt=opt, p=params: cases.optimizer_case(impl, opt, p)
+            # The floor probe is timed in the same interleaved repetitions as the steps, so a
+            # change of the machine's bandwidth during the case moves both.
+            builds[FLOOR_PROBE] = lambda elements=elements: cases.copy_case(elements)
             rows = measure(builds, reps, limit)
-            floor = cases.FLOOR_BYTES_PER_PARAM[opt] * n_params / bandwidth / 1e6  # ms
-            for row in rows.values():
-                if row.get("step_ms"):
-                    row["floor_ms"], row["step_vs_floor"] = floor, row["step_ms"] / floor
+            copy_ms = rows.pop(FLOOR_PROBE).get("step_ms")
+            if copy_ms:
+                bandwidth = 8 * elements / copy_ms / 1e6  # GB/s
+                results["floors"][f"{name}, {opt}"] = {
+                    "copy_elements": elements, "copy_ms": copy_ms, "bandwidth_gb_s": bandwidth
+                }  # fmt: skip
+                floor = cases.FLOOR_BYTES_PER_PARAM[opt] * n_params / bandwidth / 1e6  # ms
+                for row in rows.values():
+                    if row.get("step_ms"):
+                        row["floor_ms"], row["step_vs_floor"] = floor, row["step_ms"] / floor
             add(rows, group="update", tree=name, leaves=n_leaves, params=n_params, optimizer=opt)
 
     layers = config["layers"]

@@ -19,8 +19,8 @@ Why it compiles fast: `unravel` slices each leaf with `lax.dynamic_slice` at
 an int32 offset that is *runtime data* (the leaf of the `Unravel` pytree, passed
 to the jitted step as an argument), so XLA emits one kernel per distinct leaf
 size instead of one per static offset; its VJP is a `jax.custom_vjp` whose
-backward pass is a single `concatenate` of the leaf cotangents, so the flat
-gradient is built in one pass with no pad / dynamic-update-slice chain.
+backward pass concatenates the leaf cotangents (two levels past 128 leaves), so
+the flat gradient is built with no pad / dynamic-update-slice chain.
 
 Which optimizers: element-wise ones and global reductions (sgd, momentum, the
 Adam family, rmsprop, adagrad, lion, `clip_by_global_norm`, schedules) give the
