@@ -97,19 +97,24 @@ def _memory(compiled: Any) -> dict[str, float]:
 # forward and backward pass run in between): `_evict_caches` streams a buffer larger
 # than any last-level cache here (32 MB L3 on the 2-core CI machine) through them.
 _EVICT_ELEMENTS = {"full": 1 << 26, "quick": 1 << 26, "smoke": 1 << 16}  # 256 MB of float32
-_evict: dict[str, Any] = {}
+_evict_step = jax.jit(lambda x: x + 1.0, donate_argnums=0)
+_evict_buffers: dict[int, Any] = {}  # by size: allocated once, donated to itself on every call
 
 
-def _evict_caches() -> None:
-    if "fn" not in _evict:
-        _evict["fn"] = jax.jit(lambda x: x + 1.0, donate_argnums=0)
-        _evict["x"] = jax.numpy.zeros((_EVICT_ELEMENTS[_evict.get("mode", "full")],), "float32")
-    _evict["x"] = _evict["fn"](_evict["x"])
-    _evict["x"].block_until_ready()
+def _evict_caches(elements: int) -> None:
+    if elements not in _evict_buffers:
+        _evict_buffers[elements] = jax.numpy.zeros((elements,), "float32")
+    _evict_buffers[elements] = _evict_step(_evict_buffers[elements])
+    _evict_buffers[elements].block_until_ready()
 
 
-def measure(builds: dict[str, Callable[[], cases.Case]], reps: int, limit: float) -> dict[str, dict]:
-    """Compiles every implementation, then times their steps (cold caches) in interleaved repetitions."""
+def measure(
+    builds: dict[str, Callable[[], cases.Case]], reps: int, limit: float, evict_elements: int
+) -> dict[str, dict]:
+    """Compiles every implementation, then times their steps in interleaved repetitions.
+
+    Before each timed call `evict_elements` float32 are streamed through the caches.
+    """
     rows: dict[str, dict] = {}
     ready: dict[str, tuple[Any, cases.Case]] = {}
     for impl, build in builds.items():
@@ -133,7 +138,7 @@ def measure(builds: dict[str, Callable[[], cases.Case]], reps: int, limit: float
     times: dict[str, list[float]] = {impl: [] for impl in ready}
     for rep in range(reps + 1):  # rep 0 warms up (first-call allocation, page faults)
         for impl, (compiled, case) in ready.items():
-            _evict_caches()
+            _evict_caches(evict_elements)
             start = time.perf_counter()
             out = compiled(*carries[impl], *case.const)
             jax.block_until_ready(out)
@@ -153,7 +158,6 @@ def run(
 ) -> dict:
     """Runs every case of `mode`; returns (and writes) the results."""
     config = MODES[mode]
-    _evict["mode"] = mode
     limit: float = time_limit or config["limit"]
     reps = config["reps"]
     label = mode if set(groups) == set(GROUPS) else f"{mode}-{'-'.join(groups)}"
@@ -212,7 +216,7 @@ def run(
             # The floor probe is timed in the same interleaved repetitions as the steps, so a
             # change of the machine's bandwidth during the case moves both.
             builds[FLOOR_PROBE] = lambda elements=elements: cases.copy_case(elements)
-            rows = measure(builds, reps, limit)
+            rows = measure(builds, reps, limit, _EVICT_ELEMENTS[mode])
             copy_ms = rows.pop(FLOOR_PROBE).get("step_ms")
             if copy_ms:
                 bandwidth = 8 * elements / copy_ms / 1e6  # GB/s
@@ -231,7 +235,7 @@ def run(
             impl: (lambda impl=impl, opt=opt: cases.train_step_case(impl, opt, layers))
             for impl in cases.implementations(opt)
         }
-        rows = measure(builds, reps, limit)
+        rows = measure(builds, reps, limit, _EVICT_ELEMENTS[mode])
         add(rows, group="train_step", tree=f"deep MLP {2 * layers} leaves", leaves=2 * layers,
             params=layers * (32 * 32 + 32), optimizer=opt)  # fmt: skip
 
