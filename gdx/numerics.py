@@ -2,11 +2,20 @@
 
 `jnp.maximum(jnp.linalg.norm(x), min_norm)` has a NaN gradient at `x = 0`
 (the gradient of the norm is evaluated there even though the maximum picks
-`min_norm`). These functions feed the norm a harmless input where the floor
-wins, so the gradient is 0 there. Operation for operation as optax's.
+`min_norm`). optax feeds the norm a harmless input where the floor wins (a copy
+of `x` with ones), so the gradient is 0 there; `safe_root_mean_squares` and
+`safe_norm` with a non-Euclidean `ord` do the same, operation for operation.
+
+The Euclidean norms (`ord=None`, what the trust ratio of LAMB/LARS uses) take
+a cheaper route to the same values and gradients: `floored_l2_norm` reduces `x`
+once and states its derivative in a `jax.custom_jvp`, so no masked copy of `x`
+is materialized and reduced a second time (on XLA:CPU that copy and second
+reduction made LAMB's step ~1.6x slower at 2M-element leaves).
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +27,48 @@ from gdx._tree import promote, promoted
 def _floored(value: jax.Array, recomputed: jax.Array, floor: jax.typing.ArrayLike) -> jax.Array:
     # where(value <= floor, floor, recomputed), each operation promoted as optax's standard promotion.
     return jnp.where(promoted(jnp.less_equal, value, floor), *promote(floor, recomputed))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def floored_l2_norm(
+    x: jax.Array,
+    min_norm: jax.typing.ArrayLike,
+    axis: None | int | tuple[int, ...] = None,
+    keepdims: bool = False,
+) -> jax.Array:
+    """`max(||x||_2, min_norm)` over `axis` (None: all of `x`), with gradient 0 where the floor wins.
+
+    Rule::
+
+        n = sqrt(sum(|x|**2 over axis))
+        value = min_norm where n <= min_norm, n elsewhere
+        d value = d min_norm where n <= min_norm, Re<x, dx> / n elsewhere
+
+    The same values and gradients as `safe_norm(x, min_norm, axis=axis)` with
+    `ord=None` (optax's masked-copy formulation), from one reduction of `x`.
+    """
+    norm = jnp.linalg.norm(x, axis=axis, keepdims=keepdims)
+    return _floored(norm, norm, min_norm)
+
+
+@floored_l2_norm.defjvp
+def _floored_l2_norm_jvp(axis, keepdims, primals, tangents):
+    x, min_norm = primals
+    dx, dmin = tangents
+    norm = jnp.linalg.norm(x, axis=axis, keepdims=True)
+    floor_wins = promoted(jnp.less_equal, norm, min_norm)
+    value = _floored(norm, norm, min_norm)
+    # d||x|| = Re<x, dx> / ||x||, evaluated at a harmless denominator where the floor wins.
+    if dx.dtype == jax.dtypes.float0:  # an integer x: only min_norm has a tangent
+        inner = jnp.zeros_like(norm)
+    else:
+        inner = jnp.sum(jnp.real(jnp.conj(x) * dx), axis=axis, keepdims=True)
+    d_norm = inner / jnp.where(floor_wins, jnp.ones_like(norm), norm)
+    d_floor = jnp.zeros_like(d_norm) if dmin.dtype == jax.dtypes.float0 else dmin
+    d_value = jnp.where(floor_wins, *promote(d_floor, d_norm)).astype(value.dtype)
+    if not keepdims:
+        value, d_value = (jnp.squeeze(v, axis=axis) for v in (value, d_value))
+    return value, d_value
 
 
 def safe_norm(
@@ -48,6 +99,8 @@ def safe_norm(
       The floored norm.
     """
     x = jnp.asarray(x)
+    if ord is None:
+        return floored_l2_norm(x, min_norm, axis, keepdims)
     norm = jnp.linalg.norm(x, ord=ord, axis=axis, keepdims=True)
     x = jnp.where(promoted(jnp.less_equal, norm, min_norm), jnp.ones_like(x), x)
     norm = norm if keepdims else jnp.squeeze(norm, axis=axis)

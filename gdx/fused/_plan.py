@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from gdx._tree import promote, promoted
 from gdx.core import GradientTransformation, chain, named_chain
 from gdx.fused._packing import PackedTree, PackSpec
+from gdx.numerics import floored_l2_norm
 from gdx.wrappers.masked import MaskedNode, masked
 
 # `update` functions (module -> enclosing constructors) that are element-wise or reduce over all leaves.
@@ -130,14 +131,6 @@ def build(plan: Any, spec: PackSpec) -> GradientTransformation:
     raise AssertionError(plan)
 
 
-def _safe_row_norms(x: jax.Array, min_norm: Any) -> jax.Array:
-    """`max(||row||_2, min_norm)` of each row of `x`, as `scale_by_trust_ratio`'s `_safe_norm`."""
-    norm = jnp.linalg.norm(x, axis=1, keepdims=True)
-    x = jnp.where(norm <= min_norm, jnp.ones_like(x), x)
-    masked_norm = jnp.linalg.norm(x, axis=1)
-    return jnp.where(norm[:, 0] <= min_norm, min_norm, masked_norm)
-
-
 def _packed_trust_ratio(plan: TrustRatio, spec: PackSpec) -> GradientTransformation:
     """`scale_by_trust_ratio` on a packed tree: one norm per original leaf.
 
@@ -153,7 +146,7 @@ def _packed_trust_ratio(plan: TrustRatio, spec: PackSpec) -> GradientTransformat
         for start, count, size in runs:
             u = jax.lax.slice(update, (start,), (start + count * size,)).reshape(count, size)
             p = jax.lax.slice(param, (start,), (start + count * size,)).reshape(count, size)
-            param_norm, update_norm = _safe_row_norms(p, min_norm), _safe_row_norms(u, min_norm)
+            param_norm, update_norm = floored_l2_norm(p, min_norm, 1), floored_l2_norm(u, min_norm, 1)
             trust_ratio = promoted(
                 jnp.divide,
                 promoted(jnp.multiply, trust_coefficient, param_norm),

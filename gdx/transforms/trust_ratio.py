@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
 from gdx import _validate
 from gdx._tree import promote, promoted
 from gdx.core import EmptyState, GradientTransformation, record_structure
+from gdx.numerics import floored_l2_norm
 
 ScaleByTrustRatioState = EmptyState
-
-
-def _safe_norm(x: jax.Array, min_norm: Any) -> jax.Array:
-    """`max(||x||_2, min_norm)` with a finite gradient at 0 (as `optax.safe_norm`)."""
-    norm = jnp.linalg.norm(x, keepdims=True)
-    x = jnp.where(norm <= min_norm, jnp.ones_like(x), x)
-    norm = jnp.squeeze(norm)
-    masked_norm = jnp.linalg.norm(x)
-    return jnp.where(norm <= min_norm, min_norm, masked_norm)
 
 
 def scale_by_trust_ratio(
@@ -53,8 +43,9 @@ def scale_by_trust_ratio(
     _validate.non_negative("scale_by_trust_ratio", "eps", eps)
 
     def scale_leaf(update, param):
-        param_norm = _safe_norm(param, min_norm)
-        update_norm = _safe_norm(update, min_norm)
+        # optax.safe_norm's values and gradients, from one reduction per norm (gdx.numerics).
+        param_norm = floored_l2_norm(param, min_norm)
+        update_norm = floored_l2_norm(update, min_norm)
         # Each operation promotes as in optax (a bfloat16 param norm meeting a float32
         # update norm is computed in float32); the update keeps its own dtype.
         trust_ratio = promoted(

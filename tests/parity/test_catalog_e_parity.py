@@ -146,6 +146,63 @@ def test_safe_norm(kwargs, min_norm):
     assert_trees_close(ours, theirs)
 
 
+EUCLIDEAN_CASES = [
+    (jnp.float32, None, False, 1e-6),
+    (jnp.float32, 1, False, 1.5),
+    (jnp.float32, (0, 1), True, 100.0),
+    (jnp.bfloat16, 1, True, jnp.asarray(1.5, jnp.float32)),
+    (jnp.complex64, 0, False, 0.5),
+]
+
+
+@pytest.mark.parametrize(
+    "dtype, axis, keepdims, min_norm",
+    EUCLIDEAN_CASES,
+    ids=[f"{np.dtype(c[0])}-{c[1]}-{c[2]}" for c in EUCLIDEAN_CASES],
+)
+def test_euclidean_safe_norm_matches_optax_to_second_order(dtype, axis, keepdims, min_norm):
+    # The Euclidean path states its derivative in a custom_jvp instead of optax's masked copy of
+    # x: values, gradients in x and in min_norm, and Hessian-vector products must still agree.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 3)) + (1j * rng.standard_normal((4, 3)) if dtype == jnp.complex64 else 0)
+    x = jnp.asarray(x, dtype).at[1].set(0).at[2].multiply(0.1)  # a zero row, a row under the floor
+    v = jnp.asarray(rng.standard_normal((4, 3)), x.real.dtype).astype(dtype)
+
+    def derivatives(norm_fn):
+        total = lambda x, m: jnp.sum(norm_fn(x, m, axis=axis, keepdims=keepdims)).real.astype(jnp.float32)
+        grad_x = jax.grad(total)(x, min_norm)
+        grad_min = jax.grad(total, argnums=1)(x, jnp.asarray(min_norm, jnp.float32))
+        hvp = jax.jvp(lambda x: jax.grad(total)(x, min_norm), (x,), (v,))[1]
+        return norm_fn(x, min_norm, axis=axis, keepdims=keepdims), grad_x, grad_min, hvp
+
+    ours = jax.jit(lambda: derivatives(gdx.safe_norm))()
+    with optax_promotion():
+        theirs = jax.jit(lambda: derivatives(optax.safe_norm))()
+    assert_trees_close(ours, theirs)
+    assert np.all(np.isfinite(np.asarray(ours[1], np.complex64)))
+
+
+def test_euclidean_safe_norm_reduces_x_once_without_a_masked_copy():
+    # The point of the custom_jvp: optax reduces x, builds where(floor, 1, x) at x's size and
+    # reduces that again. Here the forward pass (as LAMB's trust ratio runs it) has one reduction
+    # and no full-size select.
+    def equations(jaxpr):  # including those inside custom_jvp_call and other sub-jaxprs
+        for eqn in jaxpr.eqns:
+            yield eqn
+            for param in eqn.params.values():
+                inner = getattr(param, "jaxpr", param)
+                if hasattr(inner, "eqns"):
+                    yield from equations(inner)
+
+    x = jnp.ones((64, 32))
+    for norm in (lambda x: gdx.safe_norm(x, 1e-3), lambda x: gdx.numerics.floored_l2_norm(x, 1e-3, 1)):
+        eqns = list(equations(jax.make_jaxpr(norm)(x).jaxpr))
+        assert [e.primitive.name for e in eqns].count("reduce_sum") == 1
+        assert not [e for e in eqns if e.primitive.name == "select_n" and e.outvars[0].aval.size >= x.size]
+    optax_eqns = list(equations(jax.make_jaxpr(lambda x: optax.safe_norm(x, 1e-3))(x).jaxpr))
+    assert [e.primitive.name for e in optax_eqns].count("reduce_sum") == 2  # the test sees the difference
+
+
 def test_safe_norm_and_rms_gradients_are_zero_not_nan_at_zero():
     grad = jax.grad(lambda x: gdx.safe_norm(x, 1e-6))(jnp.zeros(3))
     np.testing.assert_array_equal(grad, np.zeros(3))
