@@ -5,8 +5,6 @@ so that gdx and optax produce the same float32 numbers, but are written to be
 valid under `jax.numpy_dtype_promotion('strict')`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

@@ -5,8 +5,6 @@ hyperparameter injected under `jit`) and schedules (callables) are accepted
 as they are, because their values are not known at construction time.
 """
 
-from __future__ import annotations
-
 import math
 import numbers
 from collections.abc import Callable

@@ -14,8 +14,6 @@ The commands need the `demo` extra (flax, optax, scikit-learn, matplotlib, rich)
 command runs, so a missing package is reported as a one-line install hint.
 """
 
-from __future__ import annotations
-
 import argparse
 import importlib
 import sys

@@ -10,8 +10,6 @@ It is a `NamedTuple`, so a gdx transformation drops into `optax.chain`,
 transformation drops into `gdx.chain`.
 """
 
-from __future__ import annotations
-
 import inspect
 from collections import OrderedDict
 from collections.abc import Callable

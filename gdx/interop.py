@@ -9,8 +9,6 @@ arrays are passed through untouched (no copy, no cast).
     opt_state = gdx.to_optax_state(gdx_opt_state, optax.adamw(1e-3))  # gdx -> optax
 """
 
-from __future__ import annotations
-
 import sys
 from typing import Any
 

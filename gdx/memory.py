@@ -1,7 +1,5 @@
 """How much memory an optimizer's state takes: `memory_report`, computed without allocating."""
 
-from __future__ import annotations
-
 import dataclasses
 import math
 from typing import Any

@@ -5,8 +5,6 @@ that point (e.g. the global norm before clipping) and read it back with
 `gdx.tree_utils.tree_get(state, name)`. The updates pass through unchanged.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 

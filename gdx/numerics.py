@@ -13,8 +13,6 @@ is materialized and reduced a second time (on XLA:CPU that copy and second
 reduction made LAMB's step ~1.6x slower at 2M-element leaves).
 """
 
-from __future__ import annotations
-
 import functools
 
 import jax

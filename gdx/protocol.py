@@ -5,8 +5,6 @@
 `GradientTransformation`; every gdx `update` already has the extra-args form.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, Protocol
 

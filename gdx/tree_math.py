@@ -7,8 +7,6 @@ the promotions written out so the code is valid under strict dtype promotion.
 Results have the dtype optax's standard promotion gives.
 """
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jnp
 

@@ -12,8 +12,6 @@ for the fields of named tuples, so a `filtering(path, value)` function can
 tell apart equal field names in different states (two `count`s in a chain).
 """
 
-from __future__ import annotations
-
 import dataclasses
 from collections.abc import Callable
 from typing import Any, Protocol, Union, runtime_checkable

@@ -9,8 +9,6 @@ as `jax.random.key_data` plus the key implementation. Empty sub-trees
 the structure of the tree one restores into.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 

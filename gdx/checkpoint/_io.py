@@ -1,7 +1,5 @@
 """Saving and restoring params + optimizer state: `numpy.savez` files and orbax directories."""
 
-from __future__ import annotations
-
 import json
 import os
 from collections.abc import Mapping

@@ -1,7 +1,5 @@
 """`OptimizerSpec`: how a transformation was built, as JSON, so a resume can check or rebuild it."""
 
-from __future__ import annotations
-
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -55,7 +53,7 @@ class OptimizerSpec:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> OptimizerSpec:
+    def from_json(cls, data: Mapping[str, Any]) -> "OptimizerSpec":
         """Inverse of `to_json`; callables stay recorded as `{"__callable__": repr}` placeholders."""
         if _SPEC not in data:
             raise ValueError(f"OptimizerSpec.from_json: not a spec (no {_SPEC!r} key): {dict(data)!r}")

@@ -5,8 +5,6 @@ arrays, no framework) from the same init on the same mini-batches, once as
 `gdx.<name>(...)` and once as `optax.<name>(...)`.
 """
 
-from __future__ import annotations
-
 import functools
 import sys
 from collections.abc import Callable, Sequence

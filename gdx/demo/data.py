@@ -1,7 +1,5 @@
 """The data both demos train on: scikit-learn's digits, a fixed split, a fixed batch order."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import numpy as np

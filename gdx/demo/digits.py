@@ -8,8 +8,6 @@ the same optimizer, written once with `gdx.` and once with `optax.`:
 so any difference between them is a difference between the two libraries.
 """
 
-from __future__ import annotations
-
 import contextlib
 import dataclasses
 import math

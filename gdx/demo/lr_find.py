@@ -1,7 +1,5 @@
 """`python -m gdx lr-find`: the learning-rate finder on the digits MLP of `python -m gdx compare`."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

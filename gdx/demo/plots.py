@@ -4,8 +4,6 @@ Drawn with matplotlib's object-oriented API (`Figure`, rendered by Agg), so no
 GUI backend or global pyplot state is involved.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import numpy as np

@@ -1,7 +1,5 @@
 """A training doctor: names the likely problem of a run from its loss (and grad-norm) history."""
 
-from __future__ import annotations
-
 import dataclasses
 from collections.abc import Sequence
 

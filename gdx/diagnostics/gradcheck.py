@@ -1,7 +1,5 @@
 """Gradient checking: `jax.grad` of a user loss against central finite differences in float64."""
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 from collections.abc import Callable

@@ -1,7 +1,5 @@
 """The learning-rate range test, sequential (one run, growing LR) or parallel (vmap over constant LRs)."""
 
-from __future__ import annotations
-
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path

@@ -5,8 +5,6 @@ Not to be confused with `gdx.monitor` (optax's `monitor(measures)`, in
 records a fixed set of health metrics every step.
 """
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple

@@ -1,7 +1,5 @@
 """Gradient averaging over a named device axis (`average_gradients`)."""
 
-from __future__ import annotations
-
 from collections.abc import Hashable, Sequence
 from typing import Any
 

@@ -1,7 +1,5 @@
 """Optimizer state laid out like the params: `state_sharding`, `init_sharded`, `bytes_per_device`."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

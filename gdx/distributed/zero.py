@@ -1,7 +1,5 @@
 """ZeRO stage 1: optimizer state sharded over the data-parallel axis (`shard_optimizer_state`)."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 

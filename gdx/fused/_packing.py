@@ -9,8 +9,6 @@ kept in the state: XLA then emits one kernel per distinct leaf size instead of
 one per static offset, which keeps compile time nearly flat in leaf count.
 """
 
-from __future__ import annotations
-
 import math
 from typing import Any, NamedTuple
 
@@ -101,7 +99,7 @@ class PackLayout:
         self.offsets, self.spec = offsets, spec
 
     @classmethod
-    def from_spec(cls, spec: PackSpec) -> PackLayout:
+    def from_spec(cls, spec: PackSpec) -> "PackLayout":
         offsets = tuple(tuple(jnp.asarray(o, jnp.int32) for o in b.offsets) for b in spec.buckets)
         return cls(offsets, spec)
 

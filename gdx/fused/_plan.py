@@ -13,8 +13,6 @@ dependent members such as adafactor or sm3, other per-leaf reductions, optax
 or user transformations) is rejected by name when `fuse` is called.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

@@ -35,8 +35,6 @@ params sharded leaf by leaf over a mesh should stay tree-shaped (use
 `gdx.fuse`). `pmap` with `lax.pmean` of the flat grads works as for any pytree.
 """
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Callable, Mapping
 from typing import Any

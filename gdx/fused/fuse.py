@@ -6,8 +6,6 @@ concatenates the small leaves into a few buffers per dtype, runs the chain on
 those, and slices the updates back out at runtime offsets.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

@@ -1,7 +1,5 @@
 """How a named optimizer is built: a `chain` whose `init` checks the params."""
 
-from __future__ import annotations
-
 from gdx import _tree
 from gdx.core import GradientTransformation, chain
 

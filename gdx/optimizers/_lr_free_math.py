@@ -11,8 +11,6 @@ bfloat16 leaves optax's state changes dtype and `jit`/`lax.scan` loops fail;
 on trees of a single dtype the two agree.
 """
 
-from __future__ import annotations
-
 import functools
 from typing import Any
 

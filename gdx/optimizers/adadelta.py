@@ -1,7 +1,5 @@
 """AdaDelta: `add_decayed_weights` -> `scale_by_adadelta` -> the learning rate."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

@@ -1,7 +1,5 @@
 """Adafactor: factored second moments, update clipping, relative step sizes."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

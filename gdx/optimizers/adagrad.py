@@ -1,7 +1,5 @@
 """AdaGrad: scale by the root of the sum of squared gradients, then by the learning rate."""
 
-from __future__ import annotations
-
 import jax
 
 from gdx import _validate

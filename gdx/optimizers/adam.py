@@ -3,8 +3,6 @@
 AdamW and NAdamW (decoupled weight decay) live in `gdx.optimizers.adamw`.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

@@ -1,7 +1,5 @@
 """AdaBelief, RAdam and Yogi: an Adam-variant rescaling followed by the learning rate."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

@@ -1,7 +1,5 @@
 """Adamax and AdamaxW: Adam with the infinity norm in place of the second moment."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

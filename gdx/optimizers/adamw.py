@@ -1,7 +1,5 @@
 """AdamW and NAdamW: Adam with decoupled weight decay, applied before the learning rate."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

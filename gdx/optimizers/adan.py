@@ -1,7 +1,5 @@
 """Adan: `scale_by_adan` -> decoupled weight decay -> the learning rate."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

@@ -1,7 +1,5 @@
 """D-Adaptation for AdamW: learning-rate-free AdamW by estimating the distance to the solution."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

@@ -1,7 +1,5 @@
 """DoG and DoWG: SGD whose step size is a distance over a gradient-norm sum (learning-rate-free)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 

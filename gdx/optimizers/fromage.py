@@ -1,7 +1,5 @@
 """The Fromage optimizer: trust-ratio steps with a matching shrink of the params."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

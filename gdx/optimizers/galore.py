@@ -6,8 +6,6 @@ ones), the same refresh schedule, and the same state layout, with promotions
 written out for strict dtype promotion.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast

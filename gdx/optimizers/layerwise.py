@@ -1,7 +1,5 @@
 """Layer-wise adaptive optimizers for large batches: LAMB and LARS."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

@@ -1,7 +1,5 @@
 """L-BFGS: `scale_by_lbfgs`, a sign flip (or learning rate), then a zoom line search."""
 
-from __future__ import annotations
-
 from gdx import _validate
 from gdx.core import GradientTransformation, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer

@@ -1,7 +1,5 @@
 """The Lion optimizer: signed momentum with decoupled weight decay."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

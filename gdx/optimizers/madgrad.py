@@ -5,8 +5,6 @@ authors' PyTorch code, which optax follows), with promotions written out so
 the code also runs under `jax.numpy_dtype_promotion('strict')`.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

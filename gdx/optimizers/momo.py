@@ -1,7 +1,5 @@
 """MoMo and MoMo-Adam: momentum with a Polyak-type step size computed from the loss value."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

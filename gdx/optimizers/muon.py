@@ -1,7 +1,5 @@
 """Muon: orthogonalized momentum for matrices, AdamW for every other leaf (`muon`)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, Literal
 

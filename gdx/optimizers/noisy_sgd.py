@@ -1,7 +1,5 @@
 """Noisy SGD: annealed Gaussian gradient noise followed by the learning rate."""
 
-from __future__ import annotations
-
 import jax
 
 from gdx import _validate

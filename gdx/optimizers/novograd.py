@@ -1,7 +1,5 @@
 """NovoGrad: `scale_by_novograd` followed by the learning rate."""
 
-from __future__ import annotations
-
 import jax
 
 from gdx import _validate

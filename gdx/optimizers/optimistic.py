@@ -1,7 +1,5 @@
 """Optimistic optimizers for min-max games: optimistic gradient descent and optimistic Adam."""
 
-from __future__ import annotations
-
 import warnings
 from typing import Any
 

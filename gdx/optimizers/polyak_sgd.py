@@ -1,7 +1,5 @@
 """SGD with the Polyak step size, computed from the loss value."""
 
-from __future__ import annotations
-
 import jax
 
 from gdx import _validate

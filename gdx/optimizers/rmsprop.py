@@ -1,7 +1,5 @@
 """RMSprop (plain or centered, with optional heavy-ball or Nesterov momentum)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

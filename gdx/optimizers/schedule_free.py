@@ -6,8 +6,6 @@ The params a Schedule-Free optimizer trains are the gradient-evaluation points
 The arithmetic mirrors `optax.contrib` 0.2.8 operation for operation.
 """
 
-from __future__ import annotations
-
 import functools
 from typing import Any, NamedTuple
 

@@ -1,7 +1,5 @@
 """Stochastic gradient descent, with optional heavy-ball or Nesterov momentum."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

@@ -1,7 +1,5 @@
 """Shampoo: `scale_by_shampoo`, optional decoupled weight decay, then the learning rate."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

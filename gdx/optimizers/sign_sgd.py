@@ -1,7 +1,5 @@
 """Sign-based optimizers: signSGD, Signum and Rprop."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

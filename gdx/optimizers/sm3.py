@@ -1,7 +1,5 @@
 """The SM3 optimizer: `scale_by_sm3` followed by the learning rate."""
 
-from __future__ import annotations
-
 import jax
 
 from gdx import _validate

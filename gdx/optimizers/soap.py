@@ -1,7 +1,5 @@
 """SOAP: `scale_by_soap`, decoupled weight decay, then the learning rate."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

@@ -4,8 +4,6 @@ Mirrors `optax.contrib` 0.2.8 (itself following levanter's implementation by
 the paper's authors), with promotions written out for strict dtype promotion.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, NamedTuple, cast
 

@@ -1,7 +1,5 @@
 """Loss scaling for float16 training: `DynamicLossScale`, `all_finite`, `skip_nonfinite`."""
 
-from __future__ import annotations
-
 import dataclasses
 import functools
 from typing import Any
@@ -90,7 +88,7 @@ class DynamicLossScale:
         inverse = jnp.float32(1.0) / jnp.asarray(self.loss_scale)
         return jax.tree.map(lambda x: _scale_leaf(x, inverse), tree)
 
-    def adjust(self, grads_finite: jax.typing.ArrayLike) -> DynamicLossScale:
+    def adjust(self, grads_finite: jax.typing.ArrayLike) -> "DynamicLossScale":
         """The next loss scale: grows after `period` finite steps, shrinks after a non-finite one."""
         grads_finite = jnp.asarray(grads_finite)
         one = jnp.ones([], jnp.int32)

@@ -1,7 +1,5 @@
 """Float32 master weights for low-precision params: `master_weights`."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

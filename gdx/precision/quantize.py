@@ -29,8 +29,6 @@ Reference: Dettmers, Lewis, Shleifer & Zettlemoyer, "8-bit Optimizers via
 Block-wise Quantization", ICLR 2022.
 """
 
-from __future__ import annotations
-
 import functools
 import math
 from collections.abc import Sequence

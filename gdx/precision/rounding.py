@@ -1,7 +1,5 @@
 """Stochastic rounding to low precision: `stochastic_round`, `apply_updates_stochastic`."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

@@ -1,7 +1,5 @@
 """Helpers shared by the schedule families: count casting and argument checks."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 

@@ -1,7 +1,5 @@
 """Cosine schedules: cosine decay, warmup + cosine decay, SGDR restarts, one-cycle."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Mapping
 from typing import Any
 

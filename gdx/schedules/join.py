@@ -1,7 +1,5 @@
 """Joining schedules, and the linear-warmup schedules built by joining."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 

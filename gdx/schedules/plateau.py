@@ -1,7 +1,5 @@
 """`reduce_on_plateau`: scale the updates down when the loss stops improving (as `optax.contrib`)."""
 
-from __future__ import annotations
-
 import functools
 from typing import Any, NamedTuple
 

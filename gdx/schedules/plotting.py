@@ -1,7 +1,5 @@
 """`plot(schedule, steps, path)`: a PNG of a schedule's values, to check a schedule before training."""
 
-from __future__ import annotations
-
 import os
 import pathlib
 from collections.abc import Callable

@@ -7,8 +7,6 @@ optax's float32 numbers, with two fixes where optax's jitted numbers are wrong
 rejected at construction instead of logged and replaced by a constant.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
 from typing import Any
 

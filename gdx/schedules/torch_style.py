@@ -9,8 +9,6 @@ arguments (`StepDecaySchedule(init_value=0.1, step_size=30, decay_rate=0.1)`).
 Step positions are computed in exact integer arithmetic on the int32 count.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import math
 from typing import Any

@@ -6,8 +6,6 @@ agree with optax bit for bit; mixed dtypes (a bfloat16 leaf next to a float32
 scalar) are promoted explicitly, so the code also runs under strict promotion.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

@@ -5,8 +5,6 @@ agree with optax bit for bit. The loop state is a pytree of arrays; the params
 and the direction are loop constants (closed over, not carried).
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, NamedTuple
 

@@ -4,8 +4,6 @@ The arithmetic mirrors `optax.contrib` 0.2.8 operation for operation, with
 promotions written out so the code also runs under strict dtype promotion.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, cast
 

@@ -8,8 +8,6 @@ under `jax.numpy_dtype_promotion('strict')`. Updates keep the dtype of the
 grads, and state leaves keep the dtype they were initialized with.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

@@ -9,8 +9,6 @@ explicitly, so the code runs under strict promotion. Updates keep the grads'
 dtype and state leaves the dtype they were initialized with.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

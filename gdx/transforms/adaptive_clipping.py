@@ -4,8 +4,6 @@ The arithmetic mirrors optax 0.2.8 operation for operation, with promotions
 written out for strict dtype promotion.
 """
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jnp
 

@@ -5,8 +5,6 @@
 for operation.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, NamedTuple
 

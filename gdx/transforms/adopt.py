@@ -3,8 +3,6 @@
 The arithmetic mirrors `optax.contrib` 0.2.8 operation for operation.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

@@ -5,8 +5,6 @@ convolution kernel). The arithmetic mirrors optax 0.2.8 operation for
 operation, with promotions written out for strict dtype promotion.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

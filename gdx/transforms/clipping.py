@@ -1,7 +1,5 @@
 """Gradient clipping: element-wise (`clip`) and by global norm (`clip_by_global_norm`)."""
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jnp
 

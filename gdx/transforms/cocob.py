@@ -1,7 +1,5 @@
 """COCOB-Backprop: learning-rate-free training by coin betting (`scale_by_cocob`, `cocob`)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, NamedTuple
 

@@ -1,7 +1,5 @@
 """Constraints on updates and params: replace NaNs by zeros, keep params non-negative."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

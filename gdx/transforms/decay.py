@@ -1,7 +1,5 @@
 """Decoupled weight decay: add a multiple of the params to the updates."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, NamedTuple
 

@@ -5,8 +5,6 @@ operation (float32 results agree bit for bit), with the promotions written out
 so the code runs under `jax.numpy_dtype_promotion('strict')`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, NamedTuple
 

@@ -1,7 +1,5 @@
 """Scaling the gradient that flows back through a value, leaving the value itself unchanged."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

@@ -6,8 +6,6 @@ batched over leading axes, so that the blocks of one leaf go through a single
 batched `eigh`.
 """
 
-from __future__ import annotations
-
 import math
 from typing import NamedTuple
 

@@ -5,8 +5,6 @@ agree with optax bit for bit; mixed dtypes are promoted explicitly (strict
 promotion safe).
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

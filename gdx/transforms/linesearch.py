@@ -8,8 +8,6 @@ results agree with optax bit for bit. The zoom (strong Wolfe) line search lives
 in `gdx.transforms.zoom_linesearch`.
 """
 
-from __future__ import annotations
-
 import functools
 import inspect
 import math

@@ -6,8 +6,6 @@ layers, the spatial axes of a conv kernel) and each slice is orthogonalized on
 its own. The arithmetic mirrors `optax.contrib` 0.2.8 operation for operation.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple

@@ -1,7 +1,5 @@
 """Normalising updates: subtract each leaf's mean (`centralize`), divide by the global norm."""
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jnp
 

@@ -4,8 +4,6 @@ Not to be confused with `gdx.transforms.normalization` (per-leaf centring and
 `normalize_by_update_norm`, which also scales by a learning rate).
 """
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jnp
 

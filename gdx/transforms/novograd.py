@@ -5,8 +5,6 @@ float32), written to run under strict dtype promotion. Updates keep the
 grads' dtype and state leaves the dtype they were initialized with.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

@@ -6,8 +6,6 @@ gradients and how many examples were clipped. The arithmetic mirrors optax
 0.2.8, with promotions written out for strict dtype promotion.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import jax

@@ -5,8 +5,6 @@ same key splits, one key per leaf in tree order), so the same key gives
 optax's noise bit for bit.
 """
 
-from __future__ import annotations
-
 import warnings
 from typing import Any, NamedTuple
 

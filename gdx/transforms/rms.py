@@ -5,8 +5,6 @@ combined explicitly (see `gdx.transforms.adam`) so the code runs under strict
 promotion. Updates keep the grads' dtype, state leaves their initial dtype.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

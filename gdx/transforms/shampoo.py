@@ -6,8 +6,6 @@ practical options of Anil et al. (2020)'s reference implementation
 delayed and infrequent inverse roots, grafting, momentum with Nesterov.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

@@ -1,7 +1,5 @@
 """Sign-based updates: the Lion rule (`scale_by_lion`)."""
 
-from __future__ import annotations
-
 from typing import Any, Literal, NamedTuple
 
 import jax

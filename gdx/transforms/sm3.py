@@ -6,8 +6,6 @@ One deliberate difference: optax raises `IndexError` on a 0-d (scalar) leaf;
 gdx treats a scalar as a one-element vector (see `scale_by_sm3`).
 """
 
-from __future__ import annotations
-
 import functools
 from typing import Any, NamedTuple
 

@@ -4,8 +4,6 @@ optax 0.2.8 has no SOAP; this follows Vyas et al. (2024) and their reference
 implementation (github.com/nikhilvyas/SOAP, `soap.py`), whose defaults it keeps.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

@@ -5,8 +5,6 @@ The arithmetic mirrors optax 0.2.8 operation for operation, with promotions
 written out so the code runs under `jax.numpy_dtype_promotion('strict')`.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

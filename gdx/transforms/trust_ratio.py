@@ -1,7 +1,5 @@
 """Layer-wise trust ratio (LARS/LAMB): rescale each update by `||param|| / ||update||`."""
 
-from __future__ import annotations
-
 import jax
 import jax.numpy as jnp
 

@@ -4,8 +4,6 @@ As optax 0.2.8, operation for operation (float32 results agree bit for bit).
 The search itself (interval search and zoom) is in `gdx.transforms._zoom_steps`.
 """
 
-from __future__ import annotations
-
 import functools
 from typing import Any, NamedTuple
 

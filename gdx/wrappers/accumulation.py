@@ -1,7 +1,5 @@
 """Gradient accumulation: `MultiSteps` (k micro-batches = one step on the big batch) and `apply_every`."""
 
-from __future__ import annotations
-
 import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol

@@ -1,7 +1,5 @@
 """Optimizing complex params as pairs of real ones (`split_real_and_imaginary`)."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 import jax

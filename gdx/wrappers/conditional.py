@@ -1,8 +1,6 @@
 """Run the inner transformation only sometimes: `conditionally_transform`, `conditionally_mask`,
 `apply_if_finite`."""
 
-from __future__ import annotations
-
 import functools
 from typing import Any, NamedTuple, Protocol
 

@@ -1,7 +1,5 @@
 """An exponential moving average of the params in the optimizer state, for evaluation (gdx only)."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

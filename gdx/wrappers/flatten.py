@@ -1,7 +1,5 @@
 """Run a transformation on all params concatenated into one vector (`flatten`)."""
 
-from __future__ import annotations
-
 import math
 from typing import Any
 

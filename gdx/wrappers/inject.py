@@ -1,7 +1,5 @@
 """Hyperparameters as state: `inject_hyperparams` (scheduled or changed between steps without recompiling)."""
 
-from __future__ import annotations
-
 import functools
 import inspect
 from collections.abc import Callable, Iterable

@@ -1,7 +1,5 @@
 """Lookahead (Zhang et al. 2019): k fast steps forward, then one slow step back towards them."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple, cast
 
 import jax
@@ -28,7 +26,7 @@ class LookaheadParams(NamedTuple):
     slow: Params
 
     @classmethod
-    def init_synced(cls, params: Params) -> LookaheadParams:
+    def init_synced(cls, params: Params) -> "LookaheadParams":
         """Fast and slow params both equal to `params`."""
         return cls(slow=params, fast=params)
 

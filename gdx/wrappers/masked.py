@@ -1,7 +1,5 @@
 """Apply a transformation to part of the params only (`masked`)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, NamedTuple
 

@@ -1,7 +1,5 @@
 """Mechanic: learns the scale (learning rate) of any base optimizer's updates, on the fly."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import jax

@@ -1,7 +1,5 @@
 """Different transformations for different params: `partition`, `freeze`, `selective_transform`."""
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, NamedTuple, cast

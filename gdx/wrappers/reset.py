@@ -1,7 +1,5 @@
 """Reset part of an optimizer state to its initial value (`reset_substate`, gdx only; optax #1371)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 

@@ -1,7 +1,5 @@
 """Sharpness-aware minimization as a wrapper of an outer and an adversarial optimizer (`sam`)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
