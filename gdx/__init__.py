@@ -241,7 +241,7 @@ from gdx.monitoring import snapshot as snapshot
 from gdx.numerics import safe_norm as safe_norm
 from gdx.numerics import safe_root_mean_squares as safe_root_mean_squares
 from gdx.protocol import MaskOrFn as MaskOrFn
-from gdx.protocol import TransformUpdateExtraArgsFn as TransformUpdateExtraArgsFn
+from gdx.core import TransformUpdateExtraArgsFn as TransformUpdateExtraArgsFn
 from gdx.protocol import init_empty_state as init_empty_state
 from gdx.protocol import stateless_with_tree_map as stateless_with_tree_map
 from gdx.schedules.plateau import ReduceLROnPlateauState as ReduceLROnPlateauState

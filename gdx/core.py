@@ -62,8 +62,34 @@ class GradientTransformation(NamedTuple):
     update: TransformUpdateFn
 
 
-GradientTransformationExtraArgs = GradientTransformation
-"""Alias kept for drop-in compatibility with optax: every gdx transformation takes extra args."""
+class TransformUpdateExtraArgsFn(Protocol):
+    """`update(updates, state, params=None, **extra_args) -> (updates, state)`.
+
+    The update of a transformation that takes extra keyword arguments (e.g.
+    `value=` the loss). Implementations accept and ignore the extra arguments
+    they do not use; one that needs an argument takes it keyword-only
+    (`def update(updates, state, params=None, *, value, **extra_args)`), so a
+    missing one is an explicit error. Every gdx `update` has this form.
+    """
+
+    def __call__(
+        self, updates: Updates, state: OptState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, OptState]: ...
+
+
+class GradientTransformationExtraArgs(GradientTransformation):
+    """A `GradientTransformation` whose `update` accepts extra keyword arguments.
+
+    As in optax, a subclass: every gdx transformation is one, while a plain
+    `GradientTransformation(init, update)` built by user code is not, so code can
+    forward `value=`, `grad=`, ... only to transformations that take them.
+
+    Attributes:
+      init: `init(params) -> state`.
+      update: `update(updates, state, params=None, **extra_args) -> (updates, state)`.
+    """
+
+    update: TransformUpdateExtraArgsFn
 
 
 class EmptyState(NamedTuple):
@@ -78,7 +104,7 @@ def _accepts_extra_args(update: Callable[..., Any]) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
-def with_extra_args_support(tx: GradientTransformation) -> GradientTransformation:
+def with_extra_args_support(tx: GradientTransformation) -> GradientTransformationExtraArgs:
     """Returns `tx` with an `update` that accepts (and drops) extra arguments if it did not.
 
     Lets a plain optax `GradientTransformation` (whose `update` takes no `**extra_args`)
@@ -86,15 +112,17 @@ def with_extra_args_support(tx: GradientTransformation) -> GradientTransformatio
     """
     if not (hasattr(tx, "init") and hasattr(tx, "update")):
         raise TypeError(f"expected a GradientTransformation (an object with init and update), got {tx!r}")
+    if isinstance(tx, GradientTransformationExtraArgs):
+        return tx
     if _accepts_extra_args(tx.update):
-        return GradientTransformation(tx.init, tx.update)
+        return GradientTransformationExtraArgs(tx.init, tx.update)
     inner_update = tx.update
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
         return inner_update(updates, state, params)
 
-    return GradientTransformation(tx.init, update)
+    return GradientTransformationExtraArgs(tx.init, update)
 
 
 def record_structure(update: Callable[..., Any], kind: str, **parts: Any) -> None:
@@ -140,7 +168,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
         return updates, tuple(new_state)
 
     record_structure(update, "chain", members=tuple(members))
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def named_chain(*named_transforms: tuple[str, GradientTransformation]) -> GradientTransformation:
@@ -171,7 +199,7 @@ def named_chain(*named_transforms: tuple[str, GradientTransformation]) -> Gradie
         return updates, new_state
 
     record_structure(update, "named_chain", members=tuple(members))
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def identity() -> GradientTransformation:
@@ -185,7 +213,7 @@ def identity() -> GradientTransformation:
         del params, extra_args
         return updates, state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def set_to_zero() -> GradientTransformation:
@@ -199,7 +227,7 @@ def set_to_zero() -> GradientTransformation:
         del params, extra_args
         return jax.tree.map(jnp.zeros_like, updates), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def stateless(
@@ -215,7 +243,7 @@ def stateless(
         del extra_args
         return f(updates, params), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def apply_updates(params: Params, updates: Updates) -> Params:

@@ -11,7 +11,14 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx.core import GradientTransformation, Updates, chain, stateless, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Updates,
+    chain,
+    stateless,
+    with_extra_args_support,
+)
 from gdx.transforms.momentum import ema
 
 
@@ -46,7 +53,7 @@ def snapshot(measure_name: str, measure: Callable[[Updates], Any]) -> GradientTr
         del state, params, extra_args
         return updates, SnapshotState({measure_name: measure(updates)})
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 class MonitorState(NamedTuple):
@@ -122,7 +129,7 @@ def monitor(
         measurements, measure_states = measure_all(updates, state.measure_states, params, **extra_args)
         return updates, MonitorState(measurements, measure_states)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def _as_float(tree: Any) -> Any:
@@ -171,5 +178,5 @@ def measure_with_ema(
 
     return chain(
         stateless(lambda updates, _: _as_float(measure(updates))),
-        GradientTransformation(init_on_measurement, averaged.update),
+        GradientTransformationExtraArgs(init_on_measurement, averaged.update),
     )

@@ -1,34 +1,16 @@
-"""optax's remaining protocol-level names: the extra-args update type, `MaskOrFn`,
-`init_empty_state` and `stateless_with_tree_map`.
-
-`TransformInitFn` and `TransformUpdateFn` live in `gdx.core` with
-`GradientTransformation`; every gdx `update` already has the extra-args form.
+"""optax's remaining protocol-level names: `MaskOrFn`, `init_empty_state` and
+`stateless_with_tree_map` (`TransformUpdateExtraArgsFn` lives in `gdx.core`).
 """
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import jax
 
-from gdx.core import EmptyState, GradientTransformation, OptState, Params, Updates
+from gdx.core import EmptyState, GradientTransformationExtraArgs, Params
 
 MaskOrFn = Any | Callable[[Params], Any] | None
 """A mask (a pytree of bools with the params' structure), a function `params -> mask`, or None."""
-
-
-class TransformUpdateExtraArgsFn(Protocol):
-    """`update(updates, state, params=None, **extra_args) -> (updates, state)`.
-
-    The update of a transformation that takes extra keyword arguments (e.g.
-    `value=` the loss). Implementations accept and ignore the extra arguments
-    they do not use; one that needs an argument takes it keyword-only
-    (`def update(updates, state, params=None, *, value, **extra_args)`), so a
-    missing one is an explicit error. Every gdx `update` has this form.
-    """
-
-    def __call__(
-        self, updates: Updates, state: OptState, params: Params | None = None, **extra_args: Any
-    ) -> tuple[Updates, OptState]: ...
 
 
 def init_empty_state(params: Params) -> EmptyState:
@@ -39,7 +21,7 @@ def init_empty_state(params: Params) -> EmptyState:
 
 def stateless_with_tree_map(
     f: Callable[[jax.typing.ArrayLike, jax.typing.ArrayLike | None], jax.typing.ArrayLike],
-) -> GradientTransformation:
+) -> GradientTransformationExtraArgs:
     """Builds a stateless transformation from a per-array function `f(update, param) -> update`.
 
     Update rule, leaf by leaf: `u <- f(u, p)`, or `u <- f(u, None)` when `update` is
@@ -58,4 +40,4 @@ def stateless_with_tree_map(
             return jax.tree.map(lambda u: f(u, None), updates), EmptyState()
         return jax.tree.map(f, updates, params), EmptyState()
 
-    return GradientTransformation(init_empty_state, update)
+    return GradientTransformationExtraArgs(init_empty_state, update)

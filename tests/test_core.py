@@ -165,3 +165,35 @@ def test_tree_zeros_like_with_dtype_override():
 def test_with_extra_args_support_rejects_non_transformations():
     with pytest.raises(TypeError, match="GradientTransformation"):
         gdx.chain(object())  # type: ignore[arg-type]
+
+
+def test_extra_args_is_a_real_subclass_as_in_optax():
+    """A plain `GradientTransformation` whose update takes no `**extra_args` is not ExtraArgs."""
+
+    def plain_update(updates, state, params=None):
+        return updates, state
+
+    plain = gdx.GradientTransformation(lambda params: gdx.EmptyState(), plain_update)
+    assert not isinstance(plain, gdx.GradientTransformationExtraArgs)
+    assert issubclass(gdx.GradientTransformationExtraArgs, gdx.GradientTransformation)
+    for tx in (
+        gdx.adam(1e-3),
+        gdx.chain(gdx.clip(1.0), gdx.sgd(0.1)),
+        gdx.identity(),
+        gdx.masked(gdx.sgd(1.0), {}),
+    ):
+        assert isinstance(tx, gdx.GradientTransformationExtraArgs), tx
+    wrapped = gdx.with_extra_args_support(plain)
+    assert isinstance(wrapped, gdx.GradientTransformationExtraArgs)
+    assert gdx.with_extra_args_support(wrapped) is wrapped
+    params = {"w": jnp.ones(2)}
+    updates, _ = wrapped.update(params, wrapped.init(params), None, value=jnp.asarray(1.0))
+    assert jnp.array_equal(updates["w"], params["w"])
+
+
+def test_public_signatures_carry_annotation_objects():
+    """optax's tests read `inspect.signature(opt)` to decide that an optimizer takes a schedule."""
+    import inspect
+
+    assert inspect.signature(gdx.adam).parameters["learning_rate"].annotation is gdx.ScalarOrSchedule
+    assert inspect.signature(gdx.sgd).parameters["learning_rate"].annotation is gdx.ScalarOrSchedule

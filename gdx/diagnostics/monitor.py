@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdx.core import GradientTransformation, with_extra_args_support
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, with_extra_args_support
 from gdx.tree_utils import tree_get_all_with_path
 
 GLOBAL_METRICS = (
@@ -194,7 +194,7 @@ def monitor(
             raise ValueError(f"monitor: the metrics changed between init and update ({sorted(missing)})")
         return new_updates, MonitorState(inner_state, {name: values[name] for name in state.metrics})
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def metrics(state: Any) -> dict[str, float]:

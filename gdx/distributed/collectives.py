@@ -5,7 +5,7 @@ from typing import Any
 
 import jax
 
-from gdx.core import EmptyState, GradientTransformation
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 
 def _check_axis_name(axis_name: Any) -> None:
@@ -71,4 +71,4 @@ def average_gradients(
         del params, extra_args
         return jax.lax.pmean(updates, axis_name, axis_index_groups=axis_index_groups), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

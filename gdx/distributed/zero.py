@@ -6,7 +6,7 @@ from typing import Any
 import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from gdx.core import GradientTransformation, with_extra_args_support
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, with_extra_args_support
 
 
 def zero_partition_spec(shape: Sequence[int], axis: str, axis_size: int) -> PartitionSpec:
@@ -98,4 +98,4 @@ def shard_optimizer_state(
         updates = jax.tree.map(lambda u: place(u, replicated), updates)
         return updates, sharded(state)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx._tree import promote, promoted
-from gdx.core import GradientTransformation, chain, named_chain
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, chain, named_chain
 from gdx.fused._packing import PackedTree, PackSpec
 from gdx.numerics import floored_l2_norm
 from gdx.wrappers.masked import MaskedNode, masked
@@ -165,4 +165,4 @@ def _packed_trust_ratio(plan: TrustRatio, spec: PackSpec) -> GradientTransformat
         leaves, state = plan.tx.update(updates.leaves, state, params.leaves, **extra_args)
         return PackedTree(buckets, leaves), state
 
-    return GradientTransformation(plan.tx.init, update)
+    return GradientTransformationExtraArgs(plan.tx.init, update)

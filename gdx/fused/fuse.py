@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree
-from gdx.core import GradientTransformation
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.fused._packing import PackedTree, PackLayout, leaves_of, make_spec, pack_leaves, unpack_leaves
 from gdx.fused._plan import build, make_plan
 from gdx.wrappers.masked import MaskedNode
@@ -122,7 +122,7 @@ def fuse(
         ]
         return spec.treedef.unflatten(new_leaves), FusedState(state.layout, inner_state)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def _materialized(bucket: Any) -> Any:

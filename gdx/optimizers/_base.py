@@ -1,7 +1,7 @@
 """How a named optimizer is built: a `chain` whose `init` checks the params."""
 
 from gdx import _tree
-from gdx.core import GradientTransformation, chain
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, chain
 
 
 def named_optimizer(name: str, *transforms: GradientTransformation) -> GradientTransformation:
@@ -16,4 +16,4 @@ def named_optimizer(name: str, *transforms: GradientTransformation) -> GradientT
         _tree.check_float_params(params, who=name)
         return chained.init(params)
 
-    return GradientTransformation(init, chained.update)
+    return GradientTransformationExtraArgs(init, chained.update)

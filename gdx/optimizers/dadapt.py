@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, ScalarOrSchedule, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
 from gdx.optimizers import _lr_free_math as m
 from gdx.optimizers.prodigy import _validate_betas
 from gdx.transforms._tree_math import tree_vdot
@@ -134,4 +134,4 @@ def dadapt_adamw(
         )
         return new_updates, new_state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

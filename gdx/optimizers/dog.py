@@ -7,7 +7,14 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule, chain, identity
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    ScalarOrSchedule,
+    chain,
+    identity,
+)
 from gdx.optimizers import _lr_free_math as m
 from gdx.transforms._tree_math import tree_squared_norm
 from gdx.transforms.decay import add_decayed_weights
@@ -105,7 +112,7 @@ def scale_by_dog(init_step: InitStep, eps: jax.typing.ArrayLike = 1e-8) -> Gradi
             sum_sq_norm_grads=sum_sq_norm_grads.astype(state.sum_sq_norm_grads.dtype),
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def dog(
@@ -193,7 +200,7 @@ def scale_by_dowg(
             estim_sq_dist=estim_sq_dist.astype(state.estim_sq_dist.dtype),
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def dowg(
@@ -243,7 +250,7 @@ def _with_decay(
         _tree.check_float_params(params, who=who)
         return chained.init(params)
 
-    return GradientTransformation(init, chained.update)
+    return GradientTransformationExtraArgs(init, chained.update)
 
 
 def _validate_init_step(who: str, init_step: Any) -> tuple[str, Any]:

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from gdx import _validate
 from gdx._tree import promoted
-from gdx.core import EmptyState, GradientTransformation, ScalarOrSchedule
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
@@ -36,7 +36,7 @@ def _shrink_params(rate: Any) -> GradientTransformation:
             params,
         ), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def fromage(learning_rate: ScalarOrSchedule, min_norm: jax.typing.ArrayLike = 1e-6) -> GradientTransformation:

@@ -15,7 +15,13 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promoted
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    ScalarOrSchedule,
+    with_extra_args_support,
+)
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import scale_by_adam
 from gdx.transforms.decay import add_decayed_weights
@@ -247,7 +253,7 @@ def scale_by_galore(
         )
         return full, new_state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def galore(

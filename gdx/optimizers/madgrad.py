@@ -12,7 +12,13 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promoted
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule, Updates
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    ScalarOrSchedule,
+    Updates,
+)
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
 
@@ -113,7 +119,7 @@ def scale_by_madgrad(
         new_state = MadgradState(count=_tree.safe_increment(count), grad_sum_sq=grad_sum_sq, s=s, x0=state.x0)
         return new_updates, new_state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def madgrad(

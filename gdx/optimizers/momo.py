@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, ScalarOrSchedule, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
 from gdx.optimizers import _lr_free_math as m
 from gdx.transforms._tree_math import tree_squared_norm, tree_vdot
 
@@ -157,7 +157,7 @@ def momo(
             count=_tree.safe_increment(state.count),
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def momo_adam(
@@ -272,4 +272,4 @@ def momo_adam(
             count=count_inc,
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

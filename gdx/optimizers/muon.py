@@ -6,7 +6,7 @@ from typing import Any, Literal
 import jax
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule, chain
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Params, ScalarOrSchedule, chain
 from gdx.optimizers.adamw import adamw
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.muon import (
@@ -175,4 +175,4 @@ def muon(
         _tree.check_float_params(params, who=who)
         return inner.init(params)
 
-    return GradientTransformation(init, inner.update)
+    return GradientTransformationExtraArgs(init, inner.update)

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, ScalarOrSchedule, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
 from gdx.optimizers import _lr_free_math as m
 from gdx.transforms._tree_math import tree_vdot
 
@@ -150,7 +150,7 @@ def prodigy(
         )
         return new_updates, new_state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def _validate_betas(who: str, betas: Any) -> tuple[Any, Any]:

@@ -16,6 +16,7 @@ from gdx import _tree, _validate
 from gdx._tree import promoted
 from gdx.core import (
     GradientTransformation,
+    GradientTransformationExtraArgs,
     OptState,
     Params,
     ScalarOrSchedule,
@@ -210,7 +211,7 @@ def schedule_free(
             z=z,
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def _warmup(who: str, learning_rate: Any, warmup_steps: Any) -> Any:
@@ -334,4 +335,4 @@ def _checked(who: str, tx: GradientTransformation) -> GradientTransformation:
         _tree.check_float_params(params, who=who)
         return tx.init(params)
 
-    return GradientTransformation(init, tx.update)
+    return GradientTransformationExtraArgs(init, tx.update)

@@ -12,7 +12,13 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    ScalarOrSchedule,
+    with_extra_args_support,
+)
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
@@ -83,7 +89,7 @@ def hutchinson_estimator_diag_hessian(random_seed: jax.Array | None = None) -> G
         estimate = jax.tree.map(lambda h, z: promoted(jnp.multiply, h, z), hessian_probe, probe)
         return estimate, HutchinsonState(key=key)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 class SophiaState(NamedTuple):
@@ -198,7 +204,7 @@ def scale_by_sophia(
         )
         return jax.tree.map(lambda u, g: u.astype(g.dtype), steps, grads), new_state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def sophia(

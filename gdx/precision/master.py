@@ -6,7 +6,13 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree
-from gdx.core import GradientTransformation, Params, apply_updates, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    apply_updates,
+    with_extra_args_support,
+)
 
 
 class MasterWeightsState(NamedTuple):
@@ -94,7 +100,7 @@ def master_weights(
         new_updates = jax.tree.map(param_update, master, params, inner_updates)
         return new_updates, MasterWeightsState(master=master, inner_state=inner_state)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def master_params(state: Any, params: Params) -> Params:

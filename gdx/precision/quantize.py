@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdx import _validate
-from gdx.core import GradientTransformation, with_extra_args_support
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, with_extra_args_support
 
 MAPPINGS = ("dynamic", "linear")
 
@@ -296,4 +296,4 @@ def quantized_state(
         )
         return updates, QuantizedStateWrapper(inner_state=requantized)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promoted
-from gdx.core import GradientTransformation
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.schedules import _common
 
 
@@ -156,4 +156,4 @@ def reduce_on_plateau(
         updates = jax.tree.map(lambda g: promoted(jnp.multiply, state.scale, g).astype(g.dtype), updates)
         return updates, state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam_variants import ScaleByBeliefState
 from gdx.transforms.decay import add_decayed_weights
@@ -89,7 +89,7 @@ def scale_by_acprop(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def acprop(

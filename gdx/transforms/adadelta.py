@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
 class ScaleByAdaDeltaState(NamedTuple):
@@ -66,4 +66,4 @@ def scale_by_adadelta(
         new_updates = jax.tree.map(lambda u, g: u.astype(g.dtype), steps, updates)
         return new_updates, ScaleByAdaDeltaState(e_g=cast_like(e_g, state.e_g), e_x=cast_like(e_x, state.e_x))
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
 def _divide_by_root(m: Any, v: Any, g: Any, eps: Any, eps_root: Any | None) -> Any:
@@ -144,7 +144,7 @@ def scale_by_adam(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 # --- AMSGrad -------------------------------------------------------------------
@@ -234,7 +234,7 @@ def scale_by_amsgrad(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu), nu_max=nu_max
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 # --- Adamax --------------------------------------------------------------------
@@ -302,4 +302,4 @@ def scale_by_adamax(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

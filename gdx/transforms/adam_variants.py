@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import abs_sq, cast_like, promoted
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms.adam import (
     ScaleByAdamState,
     _bias_corrected_first_moment,
@@ -119,7 +119,7 @@ def scale_by_belief(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 # --- Yogi ------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def scale_by_yogi(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 # --- Rectified Adam ----------------------------------------------------------------
@@ -293,4 +293,4 @@ def scale_by_radam(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

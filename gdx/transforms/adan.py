@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms.adam import _validate_nu_dtype
 
 
@@ -119,4 +119,4 @@ def scale_by_adan(
         )
         return new_updates, new_state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promote, promoted
-from gdx.core import EmptyState, GradientTransformation
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 AdaptiveGradClipState = EmptyState
 
@@ -45,7 +45,7 @@ def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> GradientTransformation
         del params, extra_args
         return jax.tree.map(clip_leaf, updates), state
 
-    return GradientTransformation(_empty_init, update)
+    return GradientTransformationExtraArgs(_empty_init, update)
 
 
 def _unitwise_norm(x: jax.Array, axis: int | tuple[int, ...] | None) -> jax.Array:
@@ -129,4 +129,4 @@ def adaptive_grad_clip(
         _tree.check_same_structure(updates, params, who=who, what="params")
         return jax.tree.map(clip_leaf, updates, params), state
 
-    return GradientTransformation(_empty_init, update)
+    return GradientTransformationExtraArgs(_empty_init, update)

@@ -13,7 +13,13 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule, Updates
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    ScalarOrSchedule,
+    Updates,
+)
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
@@ -136,7 +142,7 @@ def scale_by_ademamix(
             nu=cast_like(nu, state.nu),
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def ademamix(
@@ -261,7 +267,7 @@ def scale_by_simplified_ademamix(
             t=t, m=cast_like(m, state.m), n=cast_like(n, state.n)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def simplified_ademamix(

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, ScalarOrSchedule
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import ScaleByAdamState
 from gdx.transforms.scaling import scale_by_learning_rate
@@ -96,7 +96,7 @@ def scale_by_adopt(
             count=_tree.safe_increment(state.count), mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def adopt(

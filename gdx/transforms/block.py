@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promoted
-from gdx.core import EmptyState, GradientTransformation
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 from gdx.numerics import safe_norm, safe_root_mean_squares
 
 
@@ -33,7 +33,7 @@ def _scale_by_param_size(who: str, size_of: Any, min_scale: Any) -> GradientTran
         )
         return updates, state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def scale_by_param_block_norm(min_scale: jax.typing.ArrayLike = 1e-3) -> GradientTransformation:

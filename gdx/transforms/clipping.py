@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promote
-from gdx.core import EmptyState, GradientTransformation
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 ClipState = EmptyState
 ClipByGlobalNormState = EmptyState
@@ -42,7 +42,7 @@ def clip(max_delta: jax.typing.ArrayLike) -> GradientTransformation:
         del params, extra_args
         return jax.tree.map(lambda g: _clip_leaf(g, max_delta), updates), state
 
-    return GradientTransformation(_empty_init, update)
+    return GradientTransformationExtraArgs(_empty_init, update)
 
 
 def clip_by_global_norm(
@@ -99,4 +99,4 @@ def clip_by_global_norm(
 
         return jax.tree.map(clip_leaf, updates), state
 
-    return GradientTransformation(_empty_init, update)
+    return GradientTransformationExtraArgs(_empty_init, update)

@@ -7,7 +7,14 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule, Updates, chain
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    ScalarOrSchedule,
+    Updates,
+    chain,
+)
 from gdx.optimizers import _lr_free_math as m
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
@@ -95,7 +102,7 @@ def scale_by_cocob(
             reward=_tree.cast_like(reward, state.reward),
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def cocob(
@@ -144,4 +151,4 @@ def cocob(
         _tree.check_float_params(params, who=who)
         return chained.init(params)
 
-    return GradientTransformation(init, chained.update)
+    return GradientTransformationExtraArgs(init, chained.update)

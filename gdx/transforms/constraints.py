@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from gdx import _tree
 from gdx._tree import promoted
-from gdx.core import EmptyState, GradientTransformation
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 NonNegativeParamsState = EmptyState
 
@@ -41,7 +41,7 @@ def zero_nans() -> GradientTransformation:
         updates = jax.tree.map(lambda u: jnp.where(jnp.isnan(u), jnp.zeros_like(u), u), updates)
         return updates, ZeroNansState(found_nan=found_nan)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def keep_params_nonnegative() -> GradientTransformation:
@@ -74,4 +74,4 @@ def keep_params_nonnegative() -> GradientTransformation:
         _tree.check_same_structure(updates, params, who=who, what="params")
         return jax.tree.map(clamp, params, updates, is_leaf=_tree.is_none), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

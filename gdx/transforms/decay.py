@@ -8,7 +8,13 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promoted
-from gdx.core import EmptyState, GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import (
+    EmptyState,
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    ScalarOrSchedule,
+)
 from gdx.wrappers.masked import masked
 
 AddDecayedWeightsState = EmptyState
@@ -70,7 +76,7 @@ def add_decayed_weights(
         )
         return updates, new_state
 
-    transform = GradientTransformation(init, update)
+    transform = GradientTransformationExtraArgs(init, update)
     if mask is not None:
         return masked(transform, mask)
     return transform

@@ -14,7 +14,7 @@ import numpy as np
 
 from gdx import _tree, _validate
 from gdx._tree import promoted
-from gdx.core import GradientTransformation
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 
 
 def _decay_rate_pow(i: Any, exponent: Any = 0.8) -> jax.Array:
@@ -191,4 +191,4 @@ def scale_by_factored_rms(
             v=treedef.unflatten(v),
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

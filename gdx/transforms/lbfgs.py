@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like
-from gdx.core import GradientTransformation, Params
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Params
 from gdx.transforms._tree_math import tree_add_scale, tree_real_vdot, tree_scale, tree_squared_norm
 
 
@@ -180,4 +180,4 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
         )
         return cast_like(precond_updates, updates), new_state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

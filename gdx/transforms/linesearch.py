@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like
-from gdx.core import GradientTransformation, OptState, Params, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, OptState, Params, Updates
 from gdx.transforms._tree_math import linesearch_scalar_dtype, tree_add_scale, tree_real_vdot, tree_scale
 
 # --- helpers shared with the zoom line search ----------------------------------------
@@ -268,7 +268,7 @@ def scale_by_backtracking_linesearch(
         scaled_updates = cast_like(tree_scale(new_learning_rate, updates), updates)
         return scaled_updates, cast_like(new_state, state)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 # --- reuse of the line search's last evaluation -------------------------------------------

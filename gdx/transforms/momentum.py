@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import canonical_dtype, cast_like, promoted
-from gdx.core import GradientTransformation
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 
 
 class TraceState(NamedTuple):
@@ -69,7 +69,7 @@ def trace(
         )
         return new_updates, TraceState(trace=cast_like(new_trace, state.trace))
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def ema(
@@ -114,4 +114,4 @@ def ema(
         )
         return new_updates, EmaState(count=count, ema=cast_like(new_ema, state.ema))
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import EmptyState, GradientTransformation, Params, Updates
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, Params, Updates
 
 DEFAULT_NS_COEFFS = (3.4445, -4.7750, 2.0315)
 DION_NS_COEFFS = (
@@ -220,7 +220,7 @@ def scale_by_shape(
         dim_nums = resolve_dimension_numbers(weight_dimension_numbers, updates)
         return jax.tree.map(scale_leaf, updates, dim_nums, is_leaf=is_dimension_numbers), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 class MuonState(NamedTuple):
@@ -331,4 +331,4 @@ def scale_by_muon(
         new_updates = jax.tree.map(lambda u, g: u.astype(g.dtype), new_updates, updates)
         return new_updates, MuonState(count=count_inc, mu=cast_like(mu, state.mu), ns_coeffs=state.ns_coeffs)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

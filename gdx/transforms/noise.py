@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promoted
-from gdx.core import GradientTransformation
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 
 
 class AddNoiseState(NamedTuple):
@@ -87,4 +87,4 @@ def add_noise(
         ]
         return treedef.unflatten(noisy), AddNoiseState(count=count_inc, rng_key=rng_key)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

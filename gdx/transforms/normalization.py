@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promoted
-from gdx.core import EmptyState, GradientTransformation
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 
 def _empty_init(params):
@@ -37,7 +37,7 @@ def centralize() -> GradientTransformation:
         del params, extra_args
         return jax.tree.map(_subtract_mean, updates), state
 
-    return GradientTransformation(_empty_init, update)
+    return GradientTransformationExtraArgs(_empty_init, update)
 
 
 def normalize_by_update_norm(
@@ -67,4 +67,4 @@ def normalize_by_update_norm(
         updates = jax.tree.map(lambda g: promoted(jnp.divide, g, g_norm).astype(g.dtype), updates)
         return updates, state
 
-    return GradientTransformation(_empty_init, update)
+    return GradientTransformationExtraArgs(_empty_init, update)

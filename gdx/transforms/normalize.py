@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from gdx import _tree
 from gdx._tree import promoted
-from gdx.core import EmptyState, GradientTransformation
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 NormalizeState = EmptyState
 
@@ -46,4 +46,4 @@ def normalize() -> GradientTransformation:
         norm = jnp.where(norm == 0, jnp.ones_like(norm), norm)
         return jax.tree.map(lambda g: _divide_by_norm(g, norm), updates), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import canonical_dtype, promoted
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
 class ScaleByNovogradState(NamedTuple):
@@ -132,4 +132,4 @@ def scale_by_novograd(
         new_updates = jax.tree.map(lambda m, g: m.astype(g.dtype), mu, updates)
         return new_updates, ScaleByNovogradState(count=count_inc, mu=mu, nu=nu)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

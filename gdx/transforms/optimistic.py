@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promote, promoted
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
 class ScaleByOptimisticGradientState(NamedTuple):
@@ -82,4 +82,4 @@ def scale_by_optimistic_gradient(
             is_initial_step=jnp.array(False), previous_gradient=cast_like(updates, state.previous_gradient)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

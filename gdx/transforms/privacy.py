@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 from gdx import _validate
 from gdx._tree import promoted
-from gdx.core import GradientTransformation, ScalarOrSchedule, identity
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import trace
 from gdx.transforms.noise import _canonical_key
@@ -67,7 +67,7 @@ def _aggregate(who: str, l2_norm_clip: Any, noise_multiplier: Any, key: Any) -> 
         ]
         return treedef.unflatten(noised), DifferentiallyPrivateAggregateState(rng_key=new_key)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def differentially_private_aggregate(

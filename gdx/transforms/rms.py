@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import abs_sq, cast_like, promoted
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms.adam import _validate_nu_dtype
 
 
@@ -90,7 +90,7 @@ def scale_by_rss(
         updates = _scaled(scaling, updates)
         return updates, ScaleByRssState(sum_of_squares=cast_like(sum_of_squares, state.sum_of_squares))
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 # --- RMSprop -----------------------------------------------------------------------
@@ -169,7 +169,7 @@ def scale_by_rms(
             return updates, ScaleByRmsWithCountState(count=count_inc, nu=nu)
         return updates, ScaleByRmsState(nu=nu)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 # --- centered RMSprop ---------------------------------------------------------------
@@ -263,4 +263,4 @@ def scale_by_stddev(
             return updates, ScaleByRStdDevWithCountState(count=count_inc, mu=mu, nu=nu)
         return updates, ScaleByRStdDevState(mu=mu, nu=nu)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

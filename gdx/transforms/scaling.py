@@ -6,7 +6,14 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import EmptyState, GradientTransformation, ScalarOrSchedule, Schedule, identity
+from gdx.core import (
+    EmptyState,
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    ScalarOrSchedule,
+    Schedule,
+    identity,
+)
 
 ScaleState = EmptyState
 
@@ -41,7 +48,7 @@ def scale(step_size: jax.typing.ArrayLike) -> GradientTransformation:
         del params, extra_args
         return jax.tree.map(lambda g: _scale_leaf(step_size, g), updates), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
@@ -66,7 +73,7 @@ def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
         updates = jax.tree.map(lambda g: _scale_leaf(step_size, g), updates)
         return updates, ScaleByScheduleState(count=_tree.safe_increment(state.count))
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def scale_by_learning_rate(

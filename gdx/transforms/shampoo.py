@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms import kronecker
 from gdx.transforms.kronecker import BlockLayout
 
@@ -267,4 +267,4 @@ def scale_by_shampoo(
             precond_right=unflatten(new_precond_right),
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

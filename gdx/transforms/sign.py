@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import canonical_dtype, cast_like, promoted
-from gdx.core import GradientTransformation
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 
 
 class ScaleByLionState(NamedTuple):
@@ -85,4 +85,4 @@ def scale_by_lion(
         mu = cast_like(mu, state.mu)
         return new_updates, ScaleByLionState(count=_tree.safe_increment(state.count), mu=mu)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import EmptyState, GradientTransformation, Updates
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
 def scale_by_sign() -> GradientTransformation:
@@ -34,7 +34,7 @@ def scale_by_sign() -> GradientTransformation:
         del params, extra_args
         return jax.tree.map(jnp.sign, updates), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 class ScaleByRpropState(NamedTuple):
@@ -149,4 +149,4 @@ def scale_by_rprop(
             step_sizes=step_sizes, prev_updates=cast_like(prev_updates, state.prev_updates)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

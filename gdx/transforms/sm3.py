@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
 class ScaleBySM3State(NamedTuple):
@@ -134,4 +134,4 @@ def scale_by_sm3(
         new_updates = jax.tree.map(lambda m, g: m.astype(g.dtype), nu, updates)
         return new_updates, ScaleBySM3State(mu=mu, nu=nu)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms import kronecker
 from gdx.transforms.kronecker import matmul
 
@@ -241,4 +241,4 @@ def scale_by_soap(
             basis_right=unflatten(new_basis_right),
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

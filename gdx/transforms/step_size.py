@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promoted
-from gdx.core import EmptyState, GradientTransformation
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 from gdx.transforms._tree_math import tree_squared_norm
 
 # optax compares with `jnp.finfo(float).eps`, a float64 that jax rounds to float32.
@@ -82,7 +82,7 @@ def scale_by_polyak(
         updates = jax.tree.map(lambda u: promoted(jnp.multiply, step, u).astype(u.dtype), updates)
         return updates, state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 class ScaleByDistanceOverGradientsState(NamedTuple):
@@ -189,4 +189,4 @@ def scale_by_distance_over_gradients(
         updates = jax.tree.map(scale_leaf, updates, max_dist, sums_of_squares)
         return updates, ScaleByDistanceOverGradientsState(max_dist, sums_of_squares, state.init_params)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

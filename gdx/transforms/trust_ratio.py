@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from gdx import _validate
 from gdx._tree import promote, promoted
-from gdx.core import EmptyState, GradientTransformation, record_structure
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, record_structure
 from gdx.numerics import floored_l2_norm
 
 ScaleByTrustRatioState = EmptyState
@@ -66,4 +66,4 @@ def scale_by_trust_ratio(
         return jax.tree.map(scale_leaf, updates, params), state
 
     record_structure(update, "trust_ratio", min_norm=min_norm, trust_coefficient=trust_coefficient, eps=eps)
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

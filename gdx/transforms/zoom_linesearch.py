@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like
-from gdx.core import GradientTransformation, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms._tree_math import linesearch_scalar_dtype, tree_scale
 from gdx.transforms._zoom_steps import ZoomConfig, zoom_search
 from gdx.transforms.linesearch import (
@@ -199,4 +199,4 @@ def scale_by_zoom_linesearch(
         scaled_updates = cast_like(tree_scale(search.stepsize, updates), updates)
         return scaled_updates, cast_like(new_state, state)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -8,7 +8,13 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, Params, Updates, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    Updates,
+    with_extra_args_support,
+)
 
 
 class ShouldSkipUpdateFunction(Protocol):
@@ -215,7 +221,7 @@ class MultiSteps:
 
     def gradient_transformation(self) -> GradientTransformation:
         """`MultiSteps` as a `GradientTransformation(init, update)` (to chain it, or for flax)."""
-        return GradientTransformation(init=self.init, update=self.update)
+        return GradientTransformationExtraArgs(init=self.init, update=self.update)
 
 
 class ApplyEvery(NamedTuple):
@@ -262,4 +268,4 @@ def apply_every(k: jax.typing.ArrayLike = 1) -> GradientTransformation:
             count=_tree.safe_increment(state.count) % k, grad_acc=_tree.cast_like(summed, state.grad_acc)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

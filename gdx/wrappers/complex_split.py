@@ -5,7 +5,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx.core import GradientTransformation, with_extra_args_support
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, with_extra_args_support
 
 
 class SplitRealAndImaginaryArrays(NamedTuple):
@@ -68,4 +68,4 @@ def split_real_and_imaginary(inner: GradientTransformation) -> GradientTransform
         merged = jax.tree.map(_real_pair_to_complex, new_updates, is_leaf=_is_pair)
         return merged, SplitRealAndImaginaryState(inner_state)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -8,7 +8,12 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, OptState, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    OptState,
+    with_extra_args_support,
+)
 
 
 class ConditionFn(Protocol):
@@ -76,7 +81,7 @@ def conditionally_transform(
         )
         return updates, ConditionallyTransformState(inner_state, _tree.safe_increment(state.step))
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def conditionally_mask(
@@ -109,7 +114,7 @@ def conditionally_mask(
         )
         return updates, ConditionallyMaskState(step=_tree.safe_increment(state.step), inner_state=inner_state)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 class ApplyIfFiniteState(NamedTuple):
@@ -176,4 +181,4 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) 
             inner_state=inner_state,
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

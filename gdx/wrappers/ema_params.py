@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, OptState, Params, apply_updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, OptState, Params, apply_updates
 
 
 class EmaParamsState(NamedTuple):
@@ -79,7 +79,7 @@ def ema_params(
         new_ema = jax.tree.map(average, state.ema, apply_updates(params, updates))
         return updates, EmaParamsState(count=count, ema=new_ema)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 def get_ema_params(opt_state: OptState) -> Params:

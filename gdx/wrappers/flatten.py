@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree
-from gdx.core import GradientTransformation, with_extra_args_support
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, with_extra_args_support
 
 
 def _concatenate(tree: Any) -> jax.Array:
@@ -59,4 +59,4 @@ def flatten(inner: GradientTransformation) -> GradientTransformation:
         flat_updates, state = inner.update(_concatenate(updates), state, flat_params, **extra_args)
         return _split_like(flat_updates, updates), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

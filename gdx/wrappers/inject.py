@@ -10,7 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from gdx import _tree
-from gdx.core import GradientTransformation, OptState, Schedule, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    OptState,
+    Schedule,
+    with_extra_args_support,
+)
 
 
 class InjectHyperparamsState(NamedTuple):
@@ -225,7 +231,7 @@ def inject_hyperparams(
                 inner_state=inner_state,
             )
 
-        return GradientTransformation(init, update)
+        return GradientTransformationExtraArgs(init, update)
 
     return wrapped_transform
 

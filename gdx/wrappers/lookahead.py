@@ -6,7 +6,14 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, OptState, Params, Updates, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    OptState,
+    Params,
+    Updates,
+    with_extra_args_support,
+)
 
 
 class LookaheadState(NamedTuple):
@@ -135,4 +142,4 @@ def lookahead(
         steps_since_sync = (state.steps_since_sync + 1) % sync_period
         return new_updates, LookaheadState(fast_state, steps_since_sync)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

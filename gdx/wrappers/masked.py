@@ -5,7 +5,13 @@ from typing import Any, NamedTuple
 
 import jax
 
-from gdx.core import GradientTransformation, Params, record_structure, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Params,
+    record_structure,
+    with_extra_args_support,
+)
 from gdx.tree_utils import _ParamsPlaceholder
 
 
@@ -105,4 +111,4 @@ def masked(
     record_structure(
         update, "masked", inner=inner, mask=mask, mask_compatible_extra_args=mask_compatible_extra_args
     )
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

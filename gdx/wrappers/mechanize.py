@@ -6,7 +6,13 @@ import jax
 import jax.numpy as jnp
 
 from gdx import _tree, _validate
-from gdx.core import GradientTransformation, OptState, Updates, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    OptState,
+    Updates,
+    with_extra_args_support,
+)
 from gdx.optimizers import _lr_free_math as m
 from gdx.transforms._tree_math import tree_vdot
 
@@ -127,4 +133,4 @@ def mechanize(
             x0=x0,
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)

@@ -6,7 +6,14 @@ from typing import Any, NamedTuple, cast
 
 import jax
 
-from gdx.core import GradientTransformation, OptState, Params, set_to_zero, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    OptState,
+    Params,
+    set_to_zero,
+    with_extra_args_support,
+)
 from gdx.wrappers.masked import masked
 
 
@@ -136,7 +143,7 @@ def partition(
             )
         return updates, PartitionState(new_inner_states)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 multi_transform = partition

@@ -8,7 +8,15 @@ import jax.numpy as jnp
 
 from gdx import _validate
 from gdx._tree import promoted
-from gdx.core import GradientTransformation, OptState, Params, Updates, apply_updates, with_extra_args_support
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    OptState,
+    Params,
+    Updates,
+    apply_updates,
+    with_extra_args_support,
+)
 
 
 class SAMState(NamedTuple):
@@ -158,4 +166,4 @@ def sam(
             return opaque_update(updates, state, params, grad_fn, **extra_args)
         return transparent_update(updates, state, params, **extra_args)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
