@@ -9,11 +9,12 @@ STAMP = $(VENV)/.installed
 export PYRIGHT_PYTHON_IGNORE_WARNINGS = 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test demo bench bench-quick clean
+.PHONY: help install lint format test conformance conformance-baseline demo bench bench-quick clean
 
 help:
 	@echo "make demo     train a small MLP on sklearn digits with gdx and optax, print a table"
-	@echo "make test     lint, then the whole test suite (pytest -n 2)"
+	@echo "make test     lint, the whole test suite (pytest -n 2), then optax's own tests against gdx"
+	@echo "make conformance  only optax's own test files against gdx (tests/conformance)"
 	@echo "make bench    gdx vs optax benchmark, all cases (long); results in benchmarks/results/"
 	@echo "make bench-quick  the benchmark's quick mode (under 10 minutes)"
 	@echo "make lint     ruff check, ruff format --check, pyright"
@@ -41,6 +42,15 @@ format: $(STAMP)
 # pytest exits 5 when it collects nothing; make stops on any non-zero status.
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m tests.conformance
+
+# optax's own test files (from its wheel) with gdx substituted for every shared name.
+conformance: $(STAMP)
+	$(BIN)/python -m tests.conformance
+
+# Re-record which optax tests pass on unmodified optax (after changing constraints.txt).
+conformance-baseline: $(STAMP)
+	$(BIN)/python -m tests.conformance --baseline
 
 demo: $(STAMP)
 	$(BIN)/python -m gdx demo
