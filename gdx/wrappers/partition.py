@@ -173,7 +173,8 @@ def partition_labels(
     Args:
       param_labels: what `partition` takes: a list of `(regex, label)` rules, a
         callable `params -> labels`, or a pytree of labels with the structure of
-        `params` (or a prefix of it).
+        `params` (or a prefix of it). A list of `(str, label)` pairs is read as
+        rules (`partition` also checks it against its transforms' labels).
       params: the params (or any tree of their structure).
 
     Returns:
