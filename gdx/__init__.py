@@ -220,6 +220,8 @@ from gdx.wrappers.partition import MultiTransformState as MultiTransformState
 from gdx.wrappers.partition import PartitionState as PartitionState
 from gdx.wrappers.partition import freeze as freeze
 from gdx.wrappers.partition import label_by_regex as label_by_regex
+from gdx.wrappers.partition import param_paths as param_paths
+from gdx.wrappers.partition import partition_labels as partition_labels
 from gdx.wrappers.partition import multi_transform as multi_transform
 from gdx.wrappers.partition import partition as partition
 from gdx.wrappers.partition import selective_transform as selective_transform

@@ -18,7 +18,26 @@ step. Usage::
         "ckpt.npz", like_params, tx.init(like_params), expected_spec=spec
     )
 
-A restore into a changed param tree raises a `ValueError` listing every
+Composed optimizers are specs of specs (see `OptimizerSpec`): `chain`,
+`MultiSteps`, `partition` (its `(regex, label)` rules are kept) and
+`inject_hyperparams(OptimizerSpec("adamw", learning_rate=...))`; the step is
+found at any depth. A Flax NNX model with its `nnx.Optimizer` (whose `step`
+counts `optimizer.update` calls) saves its `nnx.state` trees::
+
+    model = Model(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, spec.build(), wrt=nnx.Param)
+    ...  # train
+    gdx.checkpoint.save("ckpt.npz", nnx.state(model), nnx.state(optimizer), spec=spec)
+    # later: a fresh model and optimizer give the structure to restore into
+    model = Model(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, spec.build(), wrt=nnx.Param)
+    restored = gdx.checkpoint.restore("ckpt.npz", nnx.state(model), nnx.state(optimizer), expected_spec=spec)
+    nnx.update(model, restored.params)
+    nnx.update(optimizer, restored.opt_state)  # opt_state and optimizer.step
+    ...  # training goes on bit-identically
+
+A truncated or corrupted file raises `ValueError` naming the file and the
+damage. A restore into a changed param tree raises a `ValueError` listing every
 differing path; `restore_partial` (from a file) and `grow_state` (in memory)
 keep the saved leaves and initialize the new ones with `tx.init`. Old
 checkpoints are upgraded by the functions in `MIGRATIONS` (schema version ->

@@ -160,19 +160,56 @@ def make_metadata(
     }
 
 
-def infer_step(opt_state: Any) -> int | None:
-    """The largest scalar int32 `count`/`step`/`gradient_step` field in the state (`None` if none).
+_STEP_FIELDS = ("count", "step", "gradient_step")
 
-    `MultiSteps`' `mini_step` and `apply_if_finite`'s `notfinite_count` are not steps.
+
+def _field_name(path: tuple[Any, ...]) -> str | None:
+    """The name of the state field a leaf sits in: the last key, skipping a flax wrapper's `.value`.
+
+    `.count` (a NamedTuple field), `['count']` (the same state as an `nnx.State`
+    or a pure dict) and `.count.value` / `['count'].value` (inside `nnx.Optimizer`,
+    whose leaves are `nnx.Variable`s) all name the field `count`.
     """
+    keys = list(path)
+    if len(keys) > 1 and isinstance(keys[-1], jax.tree_util.GetAttrKey) and keys[-1].name == "value":
+        keys.pop()
+    if not keys:
+        return None
+    key = keys[-1]
+    if isinstance(key, jax.tree_util.GetAttrKey):
+        return key.name
+    if isinstance(key, jax.tree_util.DictKey) and isinstance(key.key, str):
+        return key.key
+    return None
+
+
+def _scalar_int(leaf: Any) -> int | None:
+    if isinstance(leaf, bool):
+        return None
+    if isinstance(leaf, int):
+        return leaf
+    dtype = getattr(leaf, "dtype", None)
+    if dtype is None or _is_prng_key(dtype) or np.ndim(leaf) != 0:
+        return None
+    if np.dtype(dtype).kind not in "iu":  # int32 counters, nnx.Optimizer's uint32 step
+        return None
+    return int(leaf)
+
+
+def infer_step(opt_state: Any) -> int | None:
+    """The largest scalar integer `count`/`step`/`gradient_step` field in the state (`None` if none).
+
+    Found at any depth (chains, `partition`, `MultiSteps`, `inject_hyperparams`)
+    and in any container: NamedTuple states, their `nnx.State` / pure-dict form,
+    and `nnx.Variable` leaves (`nnx.state(optimizer)`, whose `step` counts
+    `optimizer.update` calls). `MultiSteps`' `mini_step` and `apply_if_finite`'s
+    `notfinite_count` are not steps.
+    """
+    leaves, _ = jax.tree_util.tree_flatten_with_path(opt_state)
     steps = [
-        int(leaf)
-        for path, leaf in paths_and_leaves(opt_state)
-        if path.rsplit(".", 1)[-1] in ("count", "step", "gradient_step")
-        and hasattr(leaf, "dtype")
-        and not _is_prng_key(leaf.dtype)
-        and np.dtype(leaf.dtype) == np.int32
-        and np.ndim(leaf) == 0
+        value
+        for path, leaf in leaves
+        if _field_name(path) in _STEP_FIELDS and (value := _scalar_int(leaf)) is not None
     ]
     return max(steps) if steps else None
 

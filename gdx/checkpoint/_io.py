@@ -2,6 +2,8 @@
 
 import json
 import os
+import zipfile
+import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -77,12 +79,61 @@ def _npz_path(path: str | os.PathLike[str]) -> str:
 def _read_npz(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if not os.path.exists(path) and os.path.exists(_npz_path(path)):
         path = _npz_path(path)
-    with np.load(path, allow_pickle=False) as data:
-        if _METADATA_KEY not in data.files:
-            raise ValueError(f"gdx.checkpoint: {os.fspath(path)!r} is not a gdx checkpoint (no metadata)")
-        metadata = json.loads(str(data[_METADATA_KEY]))
-        arrays = {name: data[name] for name in data.files if name != _METADATA_KEY}
+    name = os.fspath(path)
+    if os.path.isfile(name) and os.path.getsize(name) == 0:
+        raise ValueError(
+            f"gdx.checkpoint: {name!r} is empty (0 bytes): not a checkpoint, or its save was cut off"
+        )
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single .npy array, not a .npz archive")
+        with data:
+            if _METADATA_KEY not in data.files:
+                raise ValueError(f"gdx.checkpoint: {name!r} is not a gdx checkpoint (no metadata)")
+            metadata = json.loads(str(data[_METADATA_KEY]))
+            arrays = {key: data[key] for key in data.files if key != _METADATA_KEY}
+    except FileNotFoundError:
+        raise
+    except ValueError as error:
+        if str(error).startswith("gdx.checkpoint:"):
+            raise
+        raise _corrupted(name, error) from error
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, UnicodeDecodeError) as error:
+        raise _corrupted(name, error) from error
     return metadata, arrays
+
+
+def _corrupted(name: str, error: BaseException) -> ValueError:
+    return ValueError(
+        f"gdx.checkpoint: {name!r} is truncated or corrupted and cannot be read "
+        f"({type(error).__name__}: {error}); restore an earlier checkpoint"
+    )
+
+
+def _check_arrays(name: str, metadata: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    """Every leaf the metadata lists is in the file, with the recorded shape (a file edited or mixed up)."""
+    leaves = metadata.get("leaves") if isinstance(metadata, dict) else None
+    if not isinstance(leaves, dict):
+        raise ValueError(f"gdx.checkpoint: {name!r} has unreadable metadata (no leaf index); it is corrupted")
+    missing = [path for path in leaves if path not in arrays]
+    if missing:
+        raise ValueError(
+            f"gdx.checkpoint: {name!r} is corrupted: the metadata lists leaves it lacks: {missing}"
+        )
+    for path, entry in leaves.items():
+        shape = list(arrays[path].shape)
+        encoding = entry.get("encoding", "raw") if isinstance(entry, dict) else None
+        expected = entry.get("shape") if isinstance(entry, dict) else None
+        # a PRNG key's data has the key's shape plus trailing key-data dimensions
+        if (
+            expected is None
+            or (shape[: len(expected)] if str(encoding).startswith("prng_key:") else shape) != expected
+        ):
+            raise ValueError(
+                f"gdx.checkpoint: {name!r} is corrupted: leaf {path} has shape {shape}, "
+                f"the metadata records {expected}"
+            )
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -97,7 +148,9 @@ def _load(path, migrations) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         metadata, arrays = _read_orbax(path, arrays=True)
     else:
         metadata, arrays = _read_npz(path)
-    return _format.migrate(metadata, arrays, migrations)
+    metadata, arrays = _format.migrate(metadata, arrays, migrations)
+    _check_arrays(os.fspath(path), metadata, arrays)  # after migration: old layouts have no leaf index
+    return metadata, arrays
 
 
 def restore(

@@ -1,5 +1,6 @@
 """Joining schedules, and the linear-warmup schedules built by joining."""
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,13 +21,20 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
         value(count) = schedules[i](count - boundaries[i - 1])
                        for boundaries[i - 1] <= count < boundaries[i]   (boundaries[-1] = 0)
 
-    optax zips `schedules[1:]` with `boundaries` and silently drops whatever does
-    not pair up; gdx requires `len(boundaries) == len(schedules) - 1`.
+    `boundaries` holds one step per switch, `len(schedules) - 1` of them. One
+    more, a trailing boundary at the end of the last schedule (maxtext and
+    levanter pass `boundaries=[warmup_steps, total_steps]` with two schedules),
+    is accepted as optax accepts it: it is ignored, the values are optax's at
+    every step, and a `UserWarning` says so once, when the schedule is built.
+    Any other length raises `ValueError`: with fewer boundaries optax silently
+    never runs the last schedules, with two or more extra ones some schedules
+    are missing, and with no schedule optax fails when called.
 
     Args:
       schedules: a non-empty sequence of schedules (callables of the step count).
       boundaries: the steps at which to switch to the next schedule, integers >= 0 in
-        non-decreasing order, one fewer than `schedules`.
+        non-decreasing order, one fewer than `schedules` (or one per schedule, the
+        last one ignored, as in optax).
 
     Returns:
       A function that maps step counts to values.
@@ -39,12 +47,23 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
     for index, member in enumerate(schedules):
         if not callable(member):
             raise TypeError(f"{who}: schedules[{index}] must be a schedule (callable), got {member!r}")
+    if len(boundaries) == len(schedules):
+        # optax zips schedules[1:] with boundaries: the last boundary pairs with nothing.
+        warnings.warn(
+            f"{who}: got {len(boundaries)} boundaries for {len(schedules)} schedules; the last "
+            f"boundary ({boundaries[-1]!r}) ends the last schedule and is ignored, as in optax. "
+            f"Pass boundaries={list(boundaries[:-1])!r} to silence this warning.",
+            UserWarning,
+            stacklevel=2,
+        )
+        boundaries = boundaries[:-1]
     if len(boundaries) != len(schedules) - 1:
         _common.fail(
             who,
             "boundaries",
             boundaries,
-            f"a sequence of len(schedules) - 1 = {len(schedules) - 1} steps",
+            f"a sequence of len(schedules) - 1 = {len(schedules) - 1} steps (or one per schedule, "
+            "the last one ignored, as in optax)",
         )
     previous = None
     for index, boundary in enumerate(boundaries):
