@@ -23,6 +23,11 @@ import optax
 
 import gdx
 
+# The numerics of a port must not depend on which test ran first: `gdx.contrib` is reachable
+# after `import gdx.contrib` (or after any test imported it). Whether a plain `import gdx` reaches
+# every namespace a port uses is tested once, in a fresh interpreter, by test_port_namespaces.py.
+import gdx.contrib  # noqa: F401, E402
+
 
 def assert_real_optax() -> None:
     """Fails if something in the session replaced optax's objects (e.g. a conformance shim)."""
