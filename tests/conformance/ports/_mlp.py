@@ -11,7 +11,7 @@ def init_mlp(seed: int, hidden: int = 32, dtype=jnp.float32) -> dict:
             "kernel": (0.1 * jax.random.normal(keys[0], (64, hidden))).astype(dtype),
             "bias": jnp.zeros((hidden,), dtype),
         },
-        "layernorm": {"scale": jnp.ones((hidden,), dtype)},
+        "layernorm": {"weight": jnp.ones((hidden,), dtype)},
         "dense_1": {
             "kernel": (0.1 * jax.random.normal(keys[1], (hidden, 10))).astype(dtype),
             "bias": jnp.zeros((10,), dtype),
@@ -21,5 +21,5 @@ def init_mlp(seed: int, hidden: int = 32, dtype=jnp.float32) -> dict:
 
 def apply_mlp(params: dict, x: jax.Array) -> jax.Array:
     h = jax.nn.gelu(x.astype(params["dense_0"]["kernel"].dtype) @ params["dense_0"]["kernel"])
-    h = (h + params["dense_0"]["bias"]) * params["layernorm"]["scale"]
+    h = (h + params["dense_0"]["bias"]) * params["layernorm"]["weight"]
     return (h @ params["dense_1"]["kernel"] + params["dense_1"]["bias"]).astype(jnp.float32)

@@ -31,7 +31,10 @@ f32, i32 = jnp.float32, jnp.int32
 
 
 def flat(params):
-    return {jax.tree_util.keystr(p, simple=True, separator="/"): x for p, x in jax.tree_util.tree_leaves_with_path(params)}
+    return {
+        jax.tree_util.keystr(p, simple=True, separator="/"): x
+        for p, x in jax.tree_util.tree_leaves_with_path(params)
+    }
 
 
 def unflat(flat_params):
@@ -100,7 +103,9 @@ def run(ox):
 
     @jax.jit
     def train(params, state, batch):
-        loss, grads = jax.value_and_grad(lambda p: cross_entropy(apply_mlp(unflat(p), batch[0]), batch[1]))(params)
+        loss, grads = jax.value_and_grad(lambda p: cross_entropy(apply_mlp(unflat(p), batch[0]), batch[1]))(
+            params
+        )
         updates, state = opt.update(grads, state, params)
         return ox.apply_updates(params, updates), state, {"loss": loss, "grad_norm": ox.global_norm(grads)}
 

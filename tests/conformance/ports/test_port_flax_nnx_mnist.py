@@ -7,8 +7,6 @@ with `nnx.value_and_grad` and `optimizer.update(model, grads)` under
 passed positionally, so it lands on adamw's `b1`, exactly as in the tutorial.
 """
 
-import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from tests.conformance.ports._port import (

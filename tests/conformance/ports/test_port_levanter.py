@@ -45,7 +45,11 @@ def build(ox, learning_rate=1e-2, weight_decay=0.1, warmup=0.1, stable=0.2, min_
     stable_steps = int(stable * NUM_TRAIN_STEPS)
     lr_decay_steps = NUM_TRAIN_STEPS - warmup_steps - stable_steps
     schedule = ox.cosine_decay_schedule(learning_rate, lr_decay_steps, min_lr_ratio)
-    schedules = [ox.linear_schedule(0.0, learning_rate, warmup_steps), ox.constant_schedule(learning_rate), schedule]
+    schedules = [
+        ox.linear_schedule(0.0, learning_rate, warmup_steps),
+        ox.constant_schedule(learning_rate),
+        schedule,
+    ]
     schedule = ox.join_schedules(schedules, [warmup_steps, warmup_steps + stable_steps])
 
     def _optimizer(learning_rate):

@@ -40,7 +40,9 @@ def run(ox):
         warmup_steps = int(SCHEDULE_STEPS * WARMUP_FRACTION)
         cos_steps = SCHEDULE_STEPS - warmup_steps
         constant_zero_steps = steps - SCHEDULE_STEPS
-        warmup_schedule = ox.linear_schedule(init_value=0.0, end_value=learning_rate, transition_steps=warmup_steps)
+        warmup_schedule = ox.linear_schedule(
+            init_value=0.0, end_value=learning_rate, transition_steps=warmup_steps
+        )
         cos_schedule = make_cos_schedule(learning_rate, cos_final_lr, cos_steps)
         pieces = [warmup_schedule, cos_schedule]
         boundaries = [warmup_steps, warmup_steps + cos_steps]
@@ -51,7 +53,13 @@ def run(ox):
 
     learning_rate_schedule = create_learning_rate_schedule(3e-2, STEPS)
     tx = ox.adamw(
-        learning_rate_schedule, b1=0.9, b2=0.95, eps=1e-8, eps_root=0.0, weight_decay=0.1, mu_dtype=jnp.bfloat16
+        learning_rate_schedule,
+        b1=0.9,
+        b2=0.95,
+        eps=1e-8,
+        eps_root=0.0,
+        weight_decay=0.1,
+        mu_dtype=jnp.bfloat16,
     )
     params = init_mlp(6)
     opt_state = jax.jit(tx.init)(params)

@@ -32,7 +32,9 @@ def run(ox):
 
     @jax.jit
     def train_step(params, state, batch):
-        loss, grads = jax.value_and_grad(lambda p: cross_entropy(apply_mlp(p, batch[0]), batch[1]))(params.fast)
+        loss, grads = jax.value_and_grad(lambda p: cross_entropy(apply_mlp(p, batch[0]), batch[1]))(
+            params.fast
+        )
         updates, state = solver.update(grads, state, params)
         return ox.apply_updates(params, updates), state, loss
 
@@ -45,7 +47,9 @@ def run(ox):
     return params, state, losses, slow_loss
 
 
-@pytest.mark.xfail(strict=True, reason="gdx lookahead mixes with jnp.where where optax multiplies by sync_next")
+@pytest.mark.xfail(
+    strict=True, reason="gdx lookahead mixes with jnp.where where optax multiplies by sync_next"
+)
 def test_optax_lookahead_notebook_port_is_bit_identical_to_optax():
     (ref, ref_state, ref_losses, ref_slow), (got, got_state, got_losses, got_slow) = run_both(run)
     assert_trains(ref_losses)

@@ -79,12 +79,21 @@ def get_optimizer(ox, config, learning_rate_fn, params):
 
 CONFIGS = {
     "lars": dict(
-        optimizer="lars", weight_decay=1e-4, momentum=0.9, skip_scale_and_bias_regularization=True, grad_clip=1.0
+        optimizer="lars",
+        weight_decay=1e-4,
+        momentum=0.9,
+        skip_scale_and_bias_regularization=True,
+        grad_clip=1.0,
     ),
     "lamb": dict(optimizer="lamb", weight_decay=1e-4, skip_scale_and_bias_regularization=True, grad_clip=1.0),
     "sgd": dict(
-        optimizer="sgd", weight_decay=1e-4, momentum=0.9, nesterov=True, skip_scale_and_bias_regularization=True,
-        grad_clip=1.0, freeze_params_reg_exp="layernorm",
+        optimizer="sgd",
+        weight_decay=1e-4,
+        momentum=0.9,
+        nesterov=True,
+        skip_scale_and_bias_regularization=True,
+        grad_clip=1.0,
+        freeze_params_reg_exp="layernorm",
     ),  # fmt: skip
 }
 BASE_LR = {"lars": 3.0, "lamb": 0.05, "sgd": 0.1}
@@ -98,7 +107,9 @@ def make_run(name):
 
         @jax.jit
         def train_step(params, opt_state, batch):
-            loss, grads = jax.value_and_grad(lambda p: cross_entropy(apply_mlp(p, batch[0]), batch[1]))(params)
+            loss, grads = jax.value_and_grad(lambda p: cross_entropy(apply_mlp(p, batch[0]), batch[1]))(
+                params
+            )
             updates, opt_state = tx.update(grads, opt_state, params)
             return ox.apply_updates(params, updates), opt_state, loss
 
@@ -125,7 +136,9 @@ TRUST_RATIO = "gdx lamb/lars trust ratio uses a one-reduction norm; optax's bits
 def test_scenic_port_is_bit_identical_to_optax(name):
     # Scenic's learning-rate function divides the int32 step by Python ints: not strict-promotion safe,
     # so the gdx side (the same user code) runs under standard promotion too.
-    (ref, ref_state, ref_losses), (got, got_state, got_losses) = run_both(make_run(name), gdx_promotion="standard")
+    (ref, ref_state, ref_losses), (got, got_state, got_losses) = run_both(
+        make_run(name), gdx_promotion="standard"
+    )
     assert_trains(ref_losses)
     assert_same_bits(got_losses, ref_losses, "losses")
     assert_same_bits(got, ref, "params")
