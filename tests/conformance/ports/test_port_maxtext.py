@@ -12,7 +12,6 @@ jax MLP on sklearn's digits; `mu_dtype=bfloat16` (a MaxText config value).
 
 import jax
 import jax.numpy as jnp
-import pytest
 
 from tests.conformance.ports._mlp import apply_mlp, init_mlp
 from tests.conformance.ports._port import (
@@ -77,10 +76,6 @@ def run(ox):
     return params, opt_state, losses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gdx.join_schedules rejects len(boundaries) == len(schedules); optax ignores the extra boundary",
-)
 def test_maxtext_port_is_bit_identical_to_optax():
     # MaxText's cosine divides the int32 step by a Python int: not strict-promotion safe, so the gdx side
     # (the same user code) runs under standard promotion too.
