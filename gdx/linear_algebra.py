@@ -195,7 +195,7 @@ def matrix_inverse_pth_root(
     _check_square(who, matrix)
     _validate.positive(who, "p", p)
     size = jnp.shape(matrix)[0]
-    alpha = jnp.asarray(-1.0 / p, jnp.float32)  # pyright: ignore[reportOperatorIssue]
+    alpha = jnp.asarray(promoted(operator.truediv, -1.0, p), jnp.float32)
     identity = jnp.eye(size, dtype=jnp.float32)
     max_eigenvalue, _ = power_iteration(
         matrix=matrix, num_iters=100, error_tolerance=1e-6, precision=precision
@@ -225,7 +225,7 @@ def matrix_inverse_pth_root(
     z = promoted(operator.truediv, 1 + p, 2 * jnp.linalg.norm(damped))  # pyright: ignore[reportOperatorIssue]
     mat_m_0 = promoted(operator.mul, damped, z)
     error_0 = jnp.max(jnp.abs(promoted(operator.sub, mat_m_0, identity)))
-    mat_h_0 = promoted(operator.mul, identity, promoted(jnp.power, z, 1.0 / p))  # pyright: ignore[reportOperatorIssue]
+    mat_h_0 = promoted(operator.mul, identity, promoted(jnp.power, z, promoted(operator.truediv, 1.0, p)))
     init = (0, mat_m_0, mat_h_0, mat_h_0, error_0, True)
     _, mat_m, mat_h, old_mat_h, _, improving = lax.while_loop(keep_going, newton_step, init)
     error = jnp.max(jnp.abs(promoted(operator.sub, mat_m, identity)))
