@@ -367,4 +367,14 @@ from gdx.transforms.shampoo import ShampooState as ShampooState
 from gdx.transforms.shampoo import scale_by_shampoo as scale_by_shampoo
 from gdx.transforms.soap import SoapState as SoapState
 from gdx.transforms.soap import scale_by_soap as scale_by_soap
+
 # (end shampoo-soap)
+# (begin microbatching-linear-algebra)
+from gdx import microbatching as microbatching
+from gdx.distributions import MultiNormalDiagFromLogScale as MultiNormalDiagFromLogScale
+from gdx.distributions import multi_normal as multi_normal
+from gdx.linear_algebra import matrix_inverse_pth_root as matrix_inverse_pth_root
+from gdx.linear_algebra import nnls as nnls
+from gdx.linear_algebra import power_iteration as power_iteration
+from gdx.microbatching import microbatch as microbatch
+# (end microbatching-linear-algebra)

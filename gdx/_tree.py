@@ -242,3 +242,18 @@ def check_float_params(params: Any, *, who: str) -> None:
                 "optimizers need floating-point params (cast it, e.g. x.astype(jnp.float32), "
                 "or keep it out of the optimized tree)"
             )
+
+
+def explicit_sharding(x: Any) -> Any:
+    """The `NamedSharding` of `x` when its mesh has only explicit axes, else `None`.
+
+    optax passes `out_sharding=` to reshapes and contractions under such a mesh
+    (jax >= 0.7); on older jax, or a mesh with auto axes, there is none.
+    """
+    typeof = getattr(jax, "typeof", None)
+    if typeof is None:
+        return None
+    sharding = getattr(typeof(x), "sharding", None)
+    if sharding is None or not getattr(getattr(sharding, "mesh", None), "are_all_axes_explicit", False):
+        return None
+    return sharding
