@@ -106,8 +106,8 @@ def promoted(op: Callable[..., jax.Array], *operands: Any) -> jax.Array:
     return op(*promote(*operands))
 
 
-def cast_like(tree: Any, reference: Any) -> Any:
-    """Casts each leaf of `tree` to the dtype of the matching `reference` leaf.
+def cast_like(tree: Any, other_tree: Any) -> Any:
+    """Casts each leaf of `tree` to the dtype of the matching `other_tree` leaf.
 
     State leaves keep the dtype they were initialised with (`accumulator_dtype`,
     or the params'), so a wider grad or an array hyperparameter cannot change
@@ -115,7 +115,7 @@ def cast_like(tree: Any, reference: Any) -> Any:
 
     Args:
       tree: the pytree to cast (`None` leaves stay `None`).
-      reference: a pytree with the structure of `tree`; a reference leaf
+      other_tree: a pytree with the structure of `tree`; a leaf
         without a dtype (a Python number) leaves its leaf uncast.
 
     Returns:
@@ -125,7 +125,7 @@ def cast_like(tree: Any, reference: Any) -> Any:
     return jax.tree.map(
         lambda x, ref: x if x is None or not hasattr(ref, "dtype") else x.astype(ref.dtype),
         tree,
-        reference,
+        other_tree,
         is_leaf=is_none,
     )
 

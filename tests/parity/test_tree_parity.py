@@ -7,6 +7,8 @@ under the suite's strict promotion, optax under standard promotion. Results
 must have optax's structure, dtypes and bytes (so -0.0 vs 0.0 would fail).
 """
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -92,6 +94,7 @@ CASES = [
     ("cast", (X, None), {}),
     ("cast_like", (X, Y_MIXED), {}),
     ("cast_like", (Y_MIXED, X), {}),
+    ("cast_like", ({"a": X["scale"], "b": X["matrix"]}, {"a": 1.0, "b": Y["embedding"]}), {}),
     ("update_moment", (Y, X, 0.9, 1), {}),
     ("update_moment", (Y, X, 0.999, 2), {}),
     ("update_moment", (Y_MIXED, X, 0.5, 3), {}),
@@ -234,3 +237,12 @@ def test_state_access_matches_optax_where_optax_is_right():
     flat = lambda tree: [(jax.tree_util.keystr(p), v) for p, v in jax.tree_util.tree_leaves_with_path(tree)]
     assert [p for p, _ in flat(ours)] == [p for p, _ in flat(theirs)]
     assert_bit_identical([v for _, v in flat(ours)], [v for _, v in flat(theirs)], "map_params")
+
+
+def test_signatures_match_optax():
+    # Same parameter names, kinds and defaults (positional use and keywords port unchanged).
+    for name in sorted(n for n in dir(optax.tree) if not n.startswith("_")):
+        ours = inspect.signature(getattr(gdx.tree, name)).parameters
+        theirs = inspect.signature(getattr(optax.tree, name)).parameters
+        describe = lambda params: [(p.name, p.kind, p.default) for p in params.values()]
+        assert describe(ours) == describe(theirs), name
