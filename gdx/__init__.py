@@ -231,6 +231,12 @@ from gdx.wrappers.reset import reset_substate as reset_substate
 # --- catalog: transforms, tree utilities, state conversion, schedules ---------
 # (begin catalog-transforms)
 from gdx import tree_utils as tree_utils
+from gdx import tree as tree
+from gdx import transforms as transforms
+from gdx import schedules as schedules
+from gdx import contrib as contrib
+from gdx.transforms.adaptive_clipping import unitwise_clip as unitwise_clip
+from gdx.transforms.adaptive_clipping import unitwise_norm as unitwise_norm
 from gdx.core import TransformInitFn as TransformInitFn
 from gdx.core import TransformUpdateFn as TransformUpdateFn
 from gdx.interop import from_optax_state as from_optax_state

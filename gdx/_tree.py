@@ -44,12 +44,28 @@ def zero_count() -> jax.Array:
 
 
 def tree_zeros_like(tree: Any, dtype: jax.typing.DTypeLike | None = None) -> Any:
-    """Zeros with the structure (and, unless `dtype` is given, the dtypes) of `tree`."""
+    """Zeros with the structure (and, unless `dtype` is given, the dtypes) of `tree`.
+
+    Args:
+      tree: a pytree of arrays.
+      dtype: the dtype of every zero leaf; None (default) keeps each leaf's dtype.
+
+    Returns:
+      A pytree of zeros with the structure and shapes of `tree`.
+    """
     return jax.tree.map(lambda x: jnp.zeros_like(x, dtype=dtype), tree)
 
 
 def tree_cast(tree: Any, dtype: jax.typing.DTypeLike | None) -> Any:
-    """Casts every leaf to `dtype`; `dtype=None` leaves the tree unchanged."""
+    """Casts every leaf to `dtype`; `dtype=None` leaves the tree unchanged.
+
+    Args:
+      tree: a pytree of arrays.
+      dtype: the dtype to cast to, or None to return `tree` as it is.
+
+    Returns:
+      The cast pytree.
+    """
     if dtype is None:
         return tree
     return jax.tree.map(lambda x: x.astype(dtype), tree)
@@ -90,34 +106,52 @@ def promoted(op: Callable[..., jax.Array], *operands: Any) -> jax.Array:
     return op(*promote(*operands))
 
 
-def cast_like(tree: Any, reference: Any) -> Any:
-    """Casts each leaf of `tree` to the dtype of the matching `reference` leaf.
+def cast_like(tree: Any, other_tree: Any) -> Any:
+    """Casts each leaf of `tree` to the dtype of the matching `other_tree` leaf.
 
     State leaves keep the dtype they were initialised with (`accumulator_dtype`,
     or the params'), so a wider grad or an array hyperparameter cannot change
     the state's dtype between steps (which would make `jit`/`scan` recompile or fail).
+
+    Args:
+      tree: the pytree to cast (`None` leaves stay `None`).
+      other_tree: a pytree with the structure of `tree`; a leaf
+        without a dtype (a Python number) leaves its leaf uncast.
+
+    Returns:
+      `tree` with each leaf cast to its reference leaf's dtype.
     """
+    # A reference leaf without a dtype (a Python number) leaves its leaf as it is, as optax.
     return jax.tree.map(
-        lambda x, ref: None if x is None else x.astype(ref.dtype), tree, reference, is_leaf=is_none
+        lambda x, ref: x if x is None or not hasattr(ref, "dtype") else x.astype(ref.dtype),
+        tree,
+        other_tree,
+        is_leaf=is_none,
     )
 
 
-def global_norm(updates: Any) -> jax.Array:
-    """`sqrt(sum_leaves sum(|x|**2))`, the L2 norm of the tree as one flat vector.
+def squared_global_norm(tree: Any) -> jax.Array:
+    """`sum_leaves sum(|x|**2)`, the squared L2 norm of the tree as one flat vector.
 
-    Operation for operation as `optax.tree.norm`: per-leaf sums of squares are
-    added left to right, each addition in the standard-promoted dtype of its
-    two operands (two bfloat16 leaves are added in bfloat16 before meeting a
-    float32 one, exactly as optax does).
+    Operation for operation as `optax.tree.norm(tree, squared=True)`: per-leaf
+    sums of squares are added left to right, starting from 0, each addition in
+    the standard-promoted dtype of its two operands (two bfloat16 leaves are
+    added in bfloat16 before meeting a float32 one, exactly as optax does).
     """
     total: Any = 0
-    for leaf in jax.tree.leaves(updates):
+    for leaf in jax.tree.leaves(tree):
+        # optax squares re and im of every leaf; for a real leaf `x**2 + 0` is `x**2`, bit for bit.
         squares = (
             jnp.square(leaf.real) + jnp.square(leaf.imag) if jnp.iscomplexobj(leaf) else jnp.square(leaf)
         )
         total, leaf_sum = promote(total, jnp.sum(squares))
         total = total + leaf_sum
-    return jnp.sqrt(jnp.asarray(total))
+    return jnp.asarray(total)
+
+
+def global_norm(updates: Any) -> jax.Array:
+    """`sqrt(sum_leaves sum(|x|**2))`, the L2 norm of the tree as one flat vector (as `optax.tree.norm`)."""
+    return jnp.sqrt(squared_global_norm(updates))
 
 
 def bias_correction(moment: Any, decay: jax.typing.ArrayLike, count: jax.Array) -> Any:

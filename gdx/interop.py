@@ -15,8 +15,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from gdx._state_utils import _ParamsPlaceholder
 from gdx.core import OptState, Params
-from gdx.tree_utils import _ParamsPlaceholder
 
 _ANY: Any = object()
 """Reference marker: no reference here, convert by class name."""

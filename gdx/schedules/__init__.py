@@ -6,6 +6,8 @@ arguments rejected at construction and two jitted-numerics fixes (see
 Hugging Face's common schedules (`step_decay_schedule`, `cyclic_schedule`,
 `warmup_linear_decay_schedule`, `cosine_warm_restarts_schedule`),
 `reduce_on_plateau` (optax keeps it in `optax.contrib`) and `plot(schedule, steps, path)`.
+As in optax, `inject_hyperparams` and its states are also here (their home is
+`gdx.wrappers.inject`).
 """
 
 from gdx.core import Schedule as Schedule
@@ -34,3 +36,10 @@ from gdx.schedules.torch_style import cosine_warm_restarts_schedule as cosine_wa
 from gdx.schedules.torch_style import cyclic_schedule as cyclic_schedule
 from gdx.schedules.torch_style import step_decay_schedule as step_decay_schedule
 from gdx.schedules.torch_style import warmup_linear_decay_schedule as warmup_linear_decay_schedule
+from gdx.wrappers.inject import InjectHyperparamsState as InjectHyperparamsState
+from gdx.wrappers.inject import InjectStatefulHyperparamsState as InjectStatefulHyperparamsState
+from gdx.wrappers.inject import StatefulSchedule as StatefulSchedule
+from gdx.wrappers.inject import WrappedSchedule as WrappedSchedule
+from gdx.wrappers.inject import WrappedScheduleState as WrappedScheduleState
+from gdx.wrappers.inject import inject_hyperparams as inject_hyperparams
+from gdx.wrappers.inject import inject_stateful_hyperparams as inject_stateful_hyperparams

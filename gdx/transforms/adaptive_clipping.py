@@ -48,13 +48,31 @@ def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> GradientTransformation
     return GradientTransformationExtraArgs(_empty_init, update)
 
 
-def _unitwise_norm(x: jax.Array, axis: int | tuple[int, ...] | None) -> jax.Array:
-    """The L2 norm of each unit of `x`, broadcast back to `x`'s shape.
+def unitwise_norm(x: jax.typing.ArrayLike, axis: int | tuple[int, ...] | None = None) -> jax.Array:
+    """The L2 norm of each unit of `x` (a slice along `axis`), broadcast back to `x`'s shape.
 
-    Units by rank when `axis` is None (optax's convention): a scalar or vector
-    is one unit; rank 2 and 3 (dense, multi-head dense) reduce axis 0; rank 4
-    (HWIO conv) axes (0, 1, 2); rank 5 (DHWIO conv) axes (0, 1, 2, 3).
+    Rule: `out = broadcast(sqrt(sum(|x|**2 over axis, keepdims=True)), x.shape)`.
+    With `axis=None` the units follow the usual layer layouts: a scalar or
+    vector (after squeezing) is one unit; rank 2 and 3 (dense `IO`, multi-head
+    dense) reduce axis 0; rank 4 (`HWIO` conv) axes (0, 1, 2); rank 5 (`DHWIO`
+    conv) axes (0, 1, 2, 3).
+
+    Args:
+      x: an array (real or complex).
+      axis: the axis or axes of a unit. Default None infers them from the rank
+        as above; other ranks need `axis`.
+
+    Returns:
+      An array of `x`'s shape holding, at each entry, the norm of its unit.
+
+    Raises:
+      ValueError: if `axis` is None and `x` has rank above 5.
+
+    References:
+      Brock, De, Smith & Simonyan, High-Performance Large-Scale Image Recognition
+      Without Normalization, ICML 2021. https://arxiv.org/abs/2102.06171
     """
+    x = jnp.asarray(x)
     squares = _tree.abs_sq(x)
     if axis is not None:
         squared_norm = jnp.sum(squares, axis=axis, keepdims=True)
@@ -68,20 +86,50 @@ def _unitwise_norm(x: jax.Array, axis: int | tuple[int, ...] | None) -> jax.Arra
         squared_norm = jnp.sum(squares, axis=(0, 1, 2, 3), keepdims=True)
     else:
         raise ValueError(
-            f"adaptive_grad_clip: a leaf of shape {x.shape} has no default unit; "
+            f"unitwise_norm: an array of shape {x.shape} has no default unit; "
             "pass axis= to name the axes to take the norm over"
         )
     return jnp.broadcast_to(jnp.sqrt(squared_norm), x.shape)
 
 
-def _unitwise_clip(
-    g_norm: jax.Array, max_norm: jax.Array, grad: jax.Array, div_eps: float = 1e-6
+def unitwise_clip(
+    g_norm: jax.typing.ArrayLike,
+    max_norm: jax.typing.ArrayLike,
+    grad: jax.typing.ArrayLike,
+    div_eps: jax.typing.ArrayLike = 1e-6,
 ) -> jax.Array:
-    # max(., div_eps) only guards the division; the `where` below never selects it at 0.
-    factor = promoted(jnp.divide, max_norm, jnp.maximum(g_norm, div_eps))
+    """Rescales each unit of `grad` whose norm reaches `max_norm` down to norm `max_norm`.
+
+    Rule, entry by entry::
+
+        out = grad                                          where g_norm < max_norm
+              grad * (max_norm / max(g_norm, div_eps))      elsewhere
+
+    Args:
+      g_norm: the unit norms of `grad`, `unitwise_norm(grad)` (same shape as `grad`).
+      max_norm: the largest allowed norm of each unit, same shape.
+      grad: the array to clip.
+      div_eps: floor of the denominator, > 0; it only guards the division
+        (the `where` never selects a unit of norm 0). Default 1e-6.
+
+    Returns:
+      The clipped array, in the dtype standard promotion gives `grad`, `g_norm`
+      and `max_norm` (as optax).
+
+    Raises:
+      ValueError: if the three arrays do not have the same shape.
+
+    References:
+      Brock, De, Smith & Simonyan, High-Performance Large-Scale Image Recognition
+      Without Normalization, ICML 2021. https://arxiv.org/abs/2102.06171
+    """
+    shapes = {name: jnp.shape(v) for name, v in (("g_norm", g_norm), ("max_norm", max_norm), ("grad", grad))}
+    if len(set(shapes.values())) > 1:
+        raise ValueError(f"unitwise_clip: g_norm, max_norm and grad must have one shape, got {shapes}")
+    factor = promoted(jnp.divide, max_norm, promoted(jnp.maximum, g_norm, div_eps))
     clipped = promoted(jnp.multiply, grad, factor)
     within = promoted(jnp.less, g_norm, max_norm)
-    return jnp.where(within, *promote(grad, clipped)).astype(grad.dtype)
+    return jnp.where(within, *promote(grad, clipped))
 
 
 def adaptive_grad_clip(
@@ -119,8 +167,9 @@ def adaptive_grad_clip(
     _validate.non_negative(who, "eps", eps)
 
     def clip_leaf(u: jax.Array, p: jax.Array) -> jax.Array:
-        max_norm = promoted(jnp.multiply, clipping, promoted(jnp.maximum, _unitwise_norm(p, axis), eps))
-        return _unitwise_clip(_unitwise_norm(u, axis), max_norm, u)
+        max_norm = promoted(jnp.multiply, clipping, promoted(jnp.maximum, unitwise_norm(p, axis), eps))
+        # gdx keeps the updates' dtype (optax returns the promoted dtype of updates and params).
+        return unitwise_clip(unitwise_norm(u, axis), max_norm, u).astype(u.dtype)
 
     def update(updates, state, params=None, **extra_args):
         del extra_args

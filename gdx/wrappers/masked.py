@@ -5,6 +5,7 @@ from typing import Any, NamedTuple
 
 import jax
 
+from gdx._state_utils import _ParamsPlaceholder
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -12,7 +13,6 @@ from gdx.core import (
     record_structure,
     with_extra_args_support,
 )
-from gdx.tree_utils import _ParamsPlaceholder
 
 
 class MaskedState(NamedTuple):

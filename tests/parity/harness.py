@@ -180,3 +180,23 @@ def schedule_values(schedule: Callable[[Any], Any], steps: int, *, jit: bool) ->
     if jit:
         return np.asarray(jax.jit(jax.vmap(schedule))(counts), np.float32)
     return np.asarray([np.asarray(schedule(c), np.float32) for c in counts])
+
+
+def assert_bit_identical(got: Any, expected: Any, where: str = "") -> None:
+    """Same structure, dtypes, shapes and bytes as optax's result (so -0.0 vs 0.0 fails).
+
+    Where optax returns a Python number, gdx must return the same type and value.
+    """
+    assert jax.tree.structure(got) == jax.tree.structure(expected), where
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(got), jax.tree.leaves(expected)):
+        at = f"{where}{jax.tree_util.keystr(path)}"
+        if isinstance(b, bool | int | float):  # optax returned a Python number: so must gdx
+            assert type(a) is type(b) and a == b, (at, a, b)
+            continue
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype, f"{at}: dtype {a.dtype} != optax's {b.dtype}"
+        assert a.shape == b.shape, f"{at}: shape {a.shape} != optax's {b.shape}"
+        if a.dtype.kind in "fc" or a.dtype == np.dtype(jnp.bfloat16):
+            np.testing.assert_array_equal(a.view(f"u{a.itemsize}"), b.view(f"u{b.itemsize}"), err_msg=at)
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=at)
