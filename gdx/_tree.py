@@ -5,6 +5,8 @@ so that gdx and optax produce the same float32 numbers, but are written to be
 valid under `jax.numpy_dtype_promotion('strict')`.
 """
 
+import functools
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -154,15 +156,37 @@ def global_norm(updates: Any) -> jax.Array:
     return jnp.sqrt(squared_global_norm(updates))
 
 
+def decay_power(decay: Any, count: Any) -> jax.Array:
+    """`decay**count` for an integer `count`, computed exactly as optax's `decay**count` is.
+
+    optax writes `decay**count` with a Python float (or float array) `decay` and
+    an int32 `count`, which `jnp.power` evaluates in two different ways: for a
+    concrete count (an eager call) by binary exponentiation
+    (`lax.integer_pow`), for a traced one (under `jit`) as `lax.pow` with the
+    integer exponent. The two differ by an ulp for some counts, so gdx picks
+    the same one. Written with `lax` so it is valid under strict promotion. A
+    Python `decay` is computed in float32 (it would round to 1 in low precision).
+    """
+    base = jnp.asarray(decay) if _is_float_array(decay) else jnp.asarray(decay, jnp.float32)
+    try:
+        exponent = operator.index(count)
+    except TypeError:  # traced (or batched) count, as `jnp.power` tells them apart
+        return jax.lax.pow(base, jnp.asarray(count))
+    return jax.lax.integer_pow(base, exponent)
+
+
+@functools.partial(jax.jit, inline=True)
 def bias_correction(moment: Any, decay: jax.typing.ArrayLike, count: jax.Array) -> Any:
     """`moment / (1 - decay**count)`, the division done in each leaf's dtype.
 
     `decay**count` is computed in float32 (as optax's standard promotion of a
     Python float with an int32 counter does) so it does not round to 1 in low
-    precision.
+    precision. Jitted (inlined into an enclosing `jit`) exactly as
+    `optax.tree.bias_correction` is: called eagerly, the division by the
+    scalar correction then compiles to the same multiplication by its
+    reciprocal that XLA emits for optax, so eager gdx gives optax's bits too.
     """
-    decay_array = jnp.asarray(decay) if _is_float_array(decay) else jnp.asarray(decay, jnp.float32)
-    correction = 1 - decay_array ** count.astype(decay_array.dtype)
+    correction = 1 - decay_power(decay, count)
     return jax.tree.map(lambda t: t / correction.astype(t.dtype), moment)
 
 

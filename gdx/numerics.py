@@ -6,11 +6,14 @@
 of `x` with ones), so the gradient is 0 there; `safe_root_mean_squares` and
 `safe_norm` with a non-Euclidean `ord` do the same, operation for operation.
 
-The Euclidean norms (`ord=None`, what the trust ratio of LAMB/LARS uses) take
-a cheaper route to the same values and gradients: `floored_l2_norm` reduces `x`
-once and states its derivative in a `jax.custom_jvp`, so no masked copy of `x`
-is materialized and reduced a second time (on XLA:CPU that copy and second
-reduction made LAMB's step ~1.6x slower at 2M-element leaves).
+`safe_norm` is optax's formulation for every `ord`, so its values are optax's
+bit for bit. `floored_l2_norm` is the opt-in faster Euclidean route to the same
+values (within 1 ulp) and gradients: it reduces `x` once and states its
+derivative in a `jax.custom_jvp`, so no masked copy of `x` is materialized and
+reduced a second time (on XLA:CPU that copy and second reduction made LAMB's
+step ~1.6x slower at 2M-element leaves). Its norm can differ from optax's by an
+ulp, because XLA fuses the producer of `x` into one reduction instead of two.
+`scale_by_trust_ratio(fast_norm=True)` (and `lamb`/`lars(fast_norm=True)`) use it.
 """
 
 import functools
@@ -42,8 +45,10 @@ def floored_l2_norm(
         value = min_norm where n <= min_norm, n elsewhere
         d value = d min_norm where n <= min_norm, Re<x, dx> / n elsewhere
 
-    The same values and gradients as `safe_norm(x, min_norm, axis=axis)` with
-    `ord=None` (optax's masked-copy formulation), from one reduction of `x`.
+    The values (within 1 ulp) and gradients of `safe_norm(x, min_norm, axis=axis)`
+    with `ord=None` (optax's masked-copy formulation), from one reduction of `x`
+    instead of two. Not bit-identical to optax: XLA fuses the computation of `x`
+    into the single reduction differently, so a norm can differ by an ulp.
     """
     norm = jnp.linalg.norm(x, axis=axis, keepdims=keepdims)
     return _floored(norm, norm, min_norm)
@@ -94,11 +99,10 @@ def safe_norm(
       keepdims: keep the normed axes with size 1. Default False.
 
     Returns:
-      The floored norm.
+      The floored norm, optax's bits (for the faster one-reduction Euclidean
+      form, within 1 ulp of this, see `floored_l2_norm`).
     """
     x = jnp.asarray(x)
-    if ord is None:
-        return floored_l2_norm(x, min_norm, axis, keepdims)
     norm = jnp.linalg.norm(x, ord=ord, axis=axis, keepdims=True)
     x = jnp.where(promoted(jnp.less_equal, norm, min_norm), jnp.ones_like(x), x)
     norm = norm if keepdims else jnp.squeeze(norm, axis=axis)

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from gdx._tree import promote, promoted
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, chain, named_chain
 from gdx.fused._packing import PackedTree, PackSpec
-from gdx.numerics import floored_l2_norm
+from gdx.numerics import floored_l2_norm, safe_norm
 from gdx.wrappers.masked import MaskedNode, masked
 
 # `update` functions (module -> enclosing constructors) that are element-wise or reduce over all leaves.
@@ -68,6 +68,7 @@ class TrustRatio(NamedTuple):
     min_norm: Any
     trust_coefficient: Any
     eps: Any
+    fast_norm: bool = False
 
 
 def _describe(update: Any) -> str:
@@ -99,7 +100,9 @@ def make_plan(tx: Any, masks: list[Any]) -> Any:
         mask_id = len(masks) - 1
         return Masked(make_plan(parts["inner"], masks), mask_id)
     if kind == "trust_ratio":
-        return TrustRatio(tx, parts["min_norm"], parts["trust_coefficient"], parts["eps"])
+        return TrustRatio(
+            tx, parts["min_norm"], parts["trust_coefficient"], parts["eps"], parts.get("fast_norm", False)
+        )
     module, qualname = getattr(update, "__module__", None), getattr(update, "__qualname__", "")
     outer, _, local = qualname.partition(".<locals>.")
     if local == "update" and outer in _PACKABLE.get(module or "", ()):
@@ -139,12 +142,16 @@ def _packed_trust_ratio(plan: TrustRatio, spec: PackSpec) -> GradientTransformat
     """
     min_norm, trust_coefficient, eps = plan.min_norm, plan.trust_coefficient, plan.eps
 
+    def row_norm(x: jax.Array) -> jax.Array:
+        # The norm the tree path uses (optax's safe_norm unless fast_norm), one per row.
+        return floored_l2_norm(x, min_norm, 1) if plan.fast_norm else safe_norm(x, min_norm, axis=1)
+
     def scale_bucket(update: jax.Array, param: jax.Array, runs: Any) -> jax.Array:
         pieces = []
         for start, count, size in runs:
             u = jax.lax.slice(update, (start,), (start + count * size,)).reshape(count, size)
             p = jax.lax.slice(param, (start,), (start + count * size,)).reshape(count, size)
-            param_norm, update_norm = floored_l2_norm(p, min_norm, 1), floored_l2_norm(u, min_norm, 1)
+            param_norm, update_norm = row_norm(p), row_norm(u)
             trust_ratio = promoted(
                 jnp.divide,
                 promoted(jnp.multiply, trust_coefficient, param_norm),

@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx._tree import promote, promoted, promoted_dtype
+from gdx._tree import decay_power, promote, promoted, promoted_dtype
 
 
 def _python(*values: Any) -> bool:
@@ -54,10 +54,11 @@ def minimum(a: Any, b: Any) -> Any:
 
 
 def power(base: Any, count: jax.Array) -> jax.Array:
-    """`base ** count` for an int32 counter, in float32 (or `base`'s dtype if it is a float array)."""
-    if type(base) in (int, float):
-        return base ** count.astype(jnp.float32)
-    return promoted(jnp.power, base, count)
+    """`base ** count` for an int32 counter, in float32 (or `base`'s dtype if it is a float array).
+
+    Exactly optax's `base**count`, eager or jitted (see `gdx._tree.decay_power`).
+    """
+    return decay_power(base, count)
 
 
 def adam_step_scale(d: Any, multiplier: Any, beta1: Any, beta2: Any, count: jax.Array) -> jax.Array:

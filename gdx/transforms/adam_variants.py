@@ -32,15 +32,6 @@ def _validate_adam_like(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> 
     _validate.non_negative(who, "eps_root", eps_root)
 
 
-def _decay_power(decay: Any, count: jax.Array) -> jax.Array:
-    """`decay**count` in float32, as optax's standard promotion of a Python float with an int32."""
-    if isinstance(decay, jax.Array) and jnp.issubdtype(decay.dtype, jnp.floating):
-        base = decay
-    else:
-        base = jnp.asarray(decay, jnp.float32)
-    return base ** count.astype(base.dtype)
-
-
 # --- AdaBelief -------------------------------------------------------------------
 
 
@@ -275,7 +266,7 @@ def scale_by_radam(
         mu = _tree.update_moment(updates, state.mu, b1, 1)
         nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
         count_inc = _tree.safe_increment(state.count)
-        b2_power = _decay_power(b2, count_inc)
+        b2_power = _tree.decay_power(b2, count_inc)
         rho = rho_inf - (2 * count_inc).astype(b2_power.dtype) * b2_power / (1 - b2_power)
         mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
         nu_hat = _tree.bias_correction(nu, b2, count_inc)

@@ -208,7 +208,7 @@ def scale_by_shampoo(
                 second_moment = v
             else:
                 v = decay * v + (1 - decay) * g * g
-                second_moment = v / (1 - decay ** count_inc.astype(jnp.float32))
+                second_moment = v / (1 - _tree.decay_power(decay, count_inc))
             graft.append(g / (jnp.sqrt(second_moment) + jnp.asarray(diagonal_epsilon, jnp.float32)))
             new_diagonal.append(v)
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from gdx import _validate
 from gdx._tree import promote, promoted
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, record_structure
-from gdx.numerics import floored_l2_norm
+from gdx.numerics import floored_l2_norm, safe_norm
 
 ScaleByTrustRatioState = EmptyState
 
@@ -15,6 +15,8 @@ def scale_by_trust_ratio(
     min_norm: jax.typing.ArrayLike = 0.0,
     trust_coefficient: jax.typing.ArrayLike = 1.0,
     eps: jax.typing.ArrayLike = 0.0,
+    *,
+    fast_norm: bool = False,
 ) -> GradientTransformation:
     """Scales each leaf's update by its trust ratio.
 
@@ -27,6 +29,12 @@ def scale_by_trust_ratio(
       min_norm: lower bound of both norms, >= 0 (default 0.0: no clipping).
       trust_coefficient: multiplier of the ratio, >= 0 (default 1.0).
       eps: added to the update norm in the denominator, >= 0 (default 0.0).
+      fast_norm: gdx-only. False (default): both norms are `safe_norm` as optax
+        computes them (a norm, then the norm of a masked copy), optax's bits.
+        True: `gdx.numerics.floored_l2_norm`, one reduction per norm instead of
+        two (LAMB's step up to ~1.6x faster on XLA:CPU at large leaves); each
+        norm is within 1 ulp of optax's, and gradients are the same, but the
+        params drift from optax's at rounding level over a run.
 
     Returns:
       A stateless `GradientTransformation` (`ScaleByTrustRatioState = EmptyState`).
@@ -40,10 +48,11 @@ def scale_by_trust_ratio(
     _validate.non_negative("scale_by_trust_ratio", "trust_coefficient", trust_coefficient)
     _validate.non_negative("scale_by_trust_ratio", "eps", eps)
 
+    def norm(x):
+        return floored_l2_norm(x, min_norm) if fast_norm else safe_norm(x, min_norm)
+
     def scale_leaf(update, param):
-        # optax.safe_norm's values and gradients, from one reduction per norm (gdx.numerics).
-        param_norm = floored_l2_norm(param, min_norm)
-        update_norm = floored_l2_norm(update, min_norm)
+        param_norm, update_norm = norm(param), norm(update)
         # Each operation promotes as in optax (a bfloat16 param norm meeting a float32
         # update norm is computed in float32); the update keeps its own dtype.
         trust_ratio = promoted(
@@ -65,5 +74,12 @@ def scale_by_trust_ratio(
             raise ValueError("scale_by_trust_ratio needs params: call update(grads, state, params)")
         return jax.tree.map(scale_leaf, updates, params), state
 
-    record_structure(update, "trust_ratio", min_norm=min_norm, trust_coefficient=trust_coefficient, eps=eps)
+    record_structure(
+        update,
+        "trust_ratio",
+        min_norm=min_norm,
+        trust_coefficient=trust_coefficient,
+        eps=eps,
+        fast_norm=fast_norm,
+    )
     return GradientTransformationExtraArgs(init, update)

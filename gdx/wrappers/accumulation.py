@@ -66,6 +66,16 @@ def skip_large_updates(
     return should_skip, {"should_skip": should_skip, "norm_squared": norm_squared}
 
 
+def _times_flag(flag: jax.Array, x: Any) -> jax.Array:
+    """`flag * x` (0 or `x`) as optax computes it: a multiplication, not a `where`.
+
+    The value is the same for finite `x`, but the program is not: XLA fuses the
+    surrounding arithmetic differently around a select, and under `jit` the
+    inner optimizer's update then rounds differently from optax's.
+    """
+    return jnp.multiply(flag.astype(x.dtype), x)
+
+
 def _never_skip(updates, gradient_step, params):
     del updates, gradient_step, params
     return jnp.array(False), ()
@@ -191,12 +201,12 @@ class MultiSteps:
                     new_inner_state,
                 ),
                 acc_grads=jax.tree.map(
-                    lambda acc: jnp.where(emit, jnp.zeros_like(acc), acc).astype(self._accumulator_dtype),
+                    lambda acc: _times_flag(jnp.logical_not(emit), acc).astype(self._accumulator_dtype),
                     acc_grads,
                 ),
                 skip_state=skip_state,
             )
-            return jax.tree.map(lambda u: jnp.where(emit, u, jnp.zeros_like(u)), inner_updates), new_state
+            return jax.tree.map(lambda u: _times_flag(emit, u), inner_updates), new_state
 
         def skip_update(updates, state, params):
             # The zero updates must have the type of the inner updates: ask the inner update, unrun.

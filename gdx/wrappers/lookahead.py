@@ -60,16 +60,16 @@ def _lookahead_updates(
         updates,
         params.slow,
     )
-    slow_updates = jax.tree.map(
-        lambda d: jnp.where(sync_next, _tree.promoted(jnp.multiply, slow_step_size, d), jnp.zeros_like(d)),
-        last_difference,
-    )
+    # optax multiplies by the flag (`slow_step_size * sync_next * d`, `u - sync_next * (1 -
+    # slow_step_size) * d`) rather than selecting: the same arithmetic runs on every step, so
+    # XLA compiles the same program and the bits match optax's. `where(sync_next, c, 0.0)` is
+    # that product of a bool and a scalar, spelt so strict promotion accepts it (weak-typed
+    # for a Python scalar, as standard promotion makes it).
+    slow_factor = jnp.where(sync_next, slow_step_size, 0.0)
+    fast_factor = jnp.where(sync_next, 1 - slow_step_size, 0.0)
+    slow_updates = jax.tree.map(lambda d: _tree.promoted(jnp.multiply, slow_factor, d), last_difference)
     fast_updates = jax.tree.map(
-        lambda u, d: jnp.where(
-            sync_next,
-            _tree.promoted(jnp.subtract, u, _tree.promoted(jnp.multiply, 1 - slow_step_size, d)),
-            _tree.promote(u, d)[0],
-        ),
+        lambda u, d: _tree.promoted(jnp.subtract, u, _tree.promoted(jnp.multiply, fast_factor, d)),
         updates,
         last_difference,
     )

@@ -36,7 +36,24 @@ class SAMState(NamedTuple):
 
 
 def _pick(condition: jax.Array, if_true: Any, if_false: Any) -> Any:
-    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), if_true, if_false)
+    """`condition * a + (1 - condition) * b` leaf by leaf, optax's arithmetic for a selection.
+
+    optax blends instead of selecting; a `where` gives the same value for finite
+    leaves but a different XLA program, whose fusion changes the rounding of
+    the surrounding arithmetic under `jit`. The flag is cast to each operand's
+    dtype, as standard promotion of a bool does. Bool leaves are selected
+    (optax would turn them into integers).
+    """
+
+    def blend(a: Any, b: Any) -> Any:
+        a, b = jnp.asarray(a), jnp.asarray(b)
+        if a.dtype == jnp.bool_ and b.dtype == jnp.bool_:
+            return jnp.where(condition, a, b)
+        kept = promoted(jnp.multiply, condition.astype(a.dtype), a)
+        other = promoted(jnp.multiply, jnp.logical_not(condition).astype(b.dtype), b)
+        return promoted(jnp.add, kept, other)
+
+    return jax.tree.map(blend, if_true, if_false)
 
 
 def sam(
@@ -91,9 +108,11 @@ def sam(
       opt_state, adv_state, cache)`, as `optax.contrib.sam`. `update` needs
       `params`. Other extra arguments (`value=`, ...) reach both optimizers.
 
-    gdx differs from optax on purpose in one way: the step is chosen with
-    `jnp.where`, not `cond * a + (1 - cond) * b`, so a NaN or inf in the branch
-    not taken does not leak into the other (optax makes it NaN).
+    The step is chosen as optax chooses it, `cond * a + (1 - cond) * b` (so the
+    numbers are optax's bit for bit, jitted or not); as in optax, a NaN or inf
+    in the branch not taken therefore reaches the result. (gdx's `normalize`
+    maps an all-zero gradient to zero, not 0/0, so SAM's usual adversary does
+    not produce one.)
 
     Reference: Foret, Kleiner, Mobahi & Neyshabur, "Sharpness-Aware Minimization
     for Efficiently Improving Generalization", ICLR 2021.

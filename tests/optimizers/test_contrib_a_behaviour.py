@@ -143,9 +143,10 @@ def _sam():
     return gdx.sam(gdx.sgd(0.1), gdx.chain(gdx.normalize(), gdx.sgd(0.05)), sync_period=2)
 
 
-def test_sam_outer_step_is_finite_when_the_untaken_adversarial_step_is_nan():
-    # A zero gradient makes the (unused) adversarial direction 0/0; optax's `c * a + (1 - c) * b`
-    # lets that NaN into the outer update, gdx's `jnp.where` does not.
+def test_sam_outer_step_is_finite_on_a_zero_gradient():
+    # A zero gradient makes optax's (unused) adversarial direction 0/0, and its
+    # `c * a + (1 - c) * b` lets that NaN into the outer update. gdx blends the same way
+    # (for optax's bits), but gdx's `normalize` maps an all-zero gradient to zero.
     tx = _sam()
     params = {"w": jnp.array([1.0, -2.0])}
     state = tx.init(params)

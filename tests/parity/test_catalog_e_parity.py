@@ -182,10 +182,11 @@ def test_euclidean_safe_norm_matches_optax_to_second_order(dtype, axis, keepdims
     assert np.all(np.isfinite(np.asarray(ours[1], np.complex64)))
 
 
-def test_euclidean_safe_norm_reduces_x_once_without_a_masked_copy():
-    # The point of the custom_jvp: optax reduces x, builds where(floor, 1, x) at x's size and
-    # reduces that again. Here the forward pass (as LAMB's trust ratio runs it) has one reduction
-    # and no full-size select.
+def test_fast_euclidean_norm_reduces_x_once_and_safe_norm_is_optax_formulation():
+    # The point of floored_l2_norm's custom_jvp (the opt-in `fast_norm=True` of the trust
+    # ratio): optax reduces x, builds where(floor, 1, x) at x's size and reduces that again.
+    # floored_l2_norm's forward pass has one reduction and no full-size select. safe_norm, the
+    # default everywhere, is optax's formulation (two reductions), for optax's bits.
     def equations(jaxpr):  # including those inside custom_jvp_call and other sub-jaxprs
         for eqn in jaxpr.eqns:
             yield eqn
@@ -194,13 +195,19 @@ def test_euclidean_safe_norm_reduces_x_once_without_a_masked_copy():
                 if hasattr(inner, "eqns"):
                     yield from equations(inner)
 
+    def reductions(norm):
+        return [e.primitive.name for e in equations(jax.make_jaxpr(norm)(x).jaxpr)].count("reduce_sum")
+
     x = jnp.ones((64, 32))
-    for norm in (lambda x: gdx.safe_norm(x, 1e-3), lambda x: gdx.numerics.floored_l2_norm(x, 1e-3, 1)):
+    for norm in (
+        lambda x: gdx.numerics.floored_l2_norm(x, 1e-3),
+        lambda x: gdx.numerics.floored_l2_norm(x, 1e-3, 1),
+    ):
         eqns = list(equations(jax.make_jaxpr(norm)(x).jaxpr))
         assert [e.primitive.name for e in eqns].count("reduce_sum") == 1
         assert not [e for e in eqns if e.primitive.name == "select_n" and e.outvars[0].aval.size >= x.size]
-    optax_eqns = list(equations(jax.make_jaxpr(lambda x: optax.safe_norm(x, 1e-3))(x).jaxpr))
-    assert [e.primitive.name for e in optax_eqns].count("reduce_sum") == 2  # the test sees the difference
+    assert reductions(lambda x: optax.safe_norm(x, 1e-3)) == 2  # the test sees the difference
+    assert reductions(lambda x: gdx.safe_norm(x, 1e-3)) == 2
 
 
 def test_safe_norm_and_rms_gradients_are_zero_not_nan_at_zero():
