@@ -52,17 +52,7 @@ OUT_OF_SCOPE_LOSSES = {
     "softmax_cross_entropy_with_integer_labels",
     "squared_error",
 }
-# Being added in a parallel branch (issue 20, "the rest of optax 0.2.8"): the lead deletes this
-# set when that branch is merged, so the test then demands them.
-PENDING_IN_PARALLEL_BRANCH = {
-    "matrix_inverse_pth_root",
-    "microbatch",
-    "microbatching",
-    "multi_normal",
-    "nnls",
-    "power_iteration",
-}
-ALLOWED_MISSING = OUT_OF_SCOPE_MODULES | OUT_OF_SCOPE_LOSSES | PENDING_IN_PARALLEL_BRANCH
+ALLOWED_MISSING = OUT_OF_SCOPE_MODULES | OUT_OF_SCOPE_LOSSES
 
 NAMESPACE_PAIRS = [
     (optax, gdx),
@@ -102,7 +92,7 @@ def test_allowlist_names_only_what_optax_has():
     # A name optax drops or gdx gains leaves the allowlist: keep it honest.
     top = public_names(optax)
     assert ALLOWED_MISSING <= top, sorted(ALLOWED_MISSING - top)
-    assert not (ALLOWED_MISSING - PENDING_IN_PARALLEL_BRANCH) & set(dir(gdx))
+    assert not ALLOWED_MISSING & set(dir(gdx))
 
 
 # Names that mean an implementation detail leaked into a namespace's dir().
