@@ -135,15 +135,7 @@ def test_matches_optax_under_jit(case):
 @pytest.mark.parametrize(
     "jit",
     [
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="eagerly, gdx.bias_correction computes decay**float32(count) and optax "
-                "decay**int32_count (1-2 ulp apart); issue 20's bit-identity fix (branch h-bits) "
-                "changes it: then delete this mark",
-            ),
-        ),
+        False,
         True,
     ],
 )

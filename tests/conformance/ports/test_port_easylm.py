@@ -131,13 +131,7 @@ def make_run(kind):
 @pytest.mark.parametrize(
     "kind",
     [
-        pytest.param(
-            "adamw",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="gdx MultiSteps(adamw(sched, mask=fn)): 1 ulp off optax; unwrapped it matches",
-            ),
-        ),
+        "adamw",
         "palm",
     ],
 )

@@ -8,8 +8,6 @@ itself, in a fresh interpreter where nothing else has imported a subpackage.
 import subprocess
 import sys
 
-import pytest
-
 REACHED = [
     "contrib.sam",
     "contrib.normalize",
@@ -38,8 +36,5 @@ def test_optax_reaches_every_name_the_ports_use():
     assert missing_after_plain_import("optax") == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="after plain `import gdx`: gdx.contrib unset, gdx.tree_utils lacks tree_norm"
-)
 def test_gdx_reaches_every_name_the_ports_use_after_plain_import():
     assert missing_after_plain_import("gdx") == []

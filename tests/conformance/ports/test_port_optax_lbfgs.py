@@ -10,7 +10,6 @@ softmax regression on sklearn's digits with a small L2 term.
 
 import jax
 import jax.numpy as jnp
-import pytest
 
 from tests.conformance.ports._port import assert_same_bits, cross_entropy, digits_batches, run_both
 
@@ -47,7 +46,6 @@ def run(ox):
     return params, state, fun(init), fun(params)
 
 
-@pytest.mark.xfail(strict=True, reason="gdx.tree_utils lacks tree_norm (optax.tree_utils.tree_norm)")
 def test_optax_lbfgs_recipe_port_is_bit_identical_to_optax():
     (ref, ref_state, ref_first, ref_last), (got, got_state, got_first, got_last) = run_both(run)
     assert ref_last < 0.5 * ref_first

@@ -10,7 +10,6 @@ step, evaluation at `params.slow`.
 """
 
 import jax
-import pytest
 
 from tests.conformance.ports._mlp import apply_mlp, init_mlp
 from tests.conformance.ports._port import (
@@ -47,9 +46,6 @@ def run(ox):
     return params, state, losses, slow_loss
 
 
-@pytest.mark.xfail(
-    strict=True, reason="gdx lookahead mixes with jnp.where where optax multiplies by sync_next"
-)
 def test_optax_lookahead_notebook_port_is_bit_identical_to_optax():
     (ref, ref_state, ref_losses, ref_slow), (got, got_state, got_losses, got_slow) = run_both(run)
     assert_trains(ref_losses)

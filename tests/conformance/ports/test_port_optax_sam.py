@@ -10,7 +10,6 @@ state, params)` then `optax.apply_updates`.
 """
 
 import jax
-import pytest
 
 from tests.conformance.ports._mlp import apply_mlp, init_mlp
 from tests.conformance.ports._port import (
@@ -45,7 +44,6 @@ def run(ox):
     return params, state, losses
 
 
-@pytest.mark.xfail(strict=True, reason="gdx contrib.sam rounds differently from optax's (1 ulp, growing)")
 def test_optax_sam_notebook_port_is_bit_identical_to_optax():
     (ref, ref_state, ref_losses), (got, got_state, got_losses) = run_both(run)
     assert_trains(ref_losses)

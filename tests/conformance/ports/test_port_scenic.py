@@ -122,14 +122,11 @@ def make_run(name):
     return run
 
 
-TRUST_RATIO = "gdx lamb/lars trust ratio uses a one-reduction norm; optax's bits need its two-norm form"
-
-
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param("lars", marks=pytest.mark.xfail(strict=True, reason=TRUST_RATIO)),
-        pytest.param("lamb", marks=pytest.mark.xfail(strict=True, reason=TRUST_RATIO)),
+        "lars",
+        "lamb",
         "sgd",
     ],
 )
