@@ -29,8 +29,8 @@ def safe_increment(count: jax.typing.ArrayLike) -> jax.Array:
         max_value = jnp.iinfo(count.dtype).max
     elif jnp.issubdtype(count.dtype, jnp.floating):
         max_value = jnp.finfo(count.dtype).max
-    else:
-        raise TypeError(f"safe_increment: count must be an integer or float array, got {count.dtype}")
+    else:  # ValueError, as optax
+        raise ValueError(f"safe_increment: count must be an integer or float array, got dtype {count.dtype}")
     max_value = jnp.array(max_value, count.dtype)
     return jnp.where(count < max_value, count + jnp.array(1, count.dtype), max_value)
 
@@ -96,10 +96,21 @@ def cast_like(tree: Any, reference: Any) -> Any:
     State leaves keep the dtype they were initialised with (`accumulator_dtype`,
     or the params'), so a wider grad or an array hyperparameter cannot change
     the state's dtype between steps (which would make `jit`/`scan` recompile or fail).
+    Python numbers and bools (optax's recipes put them in states) are cast as
+    arrays of their canonical dtype (`jnp.result_type`).
     """
     return jax.tree.map(
-        lambda x, ref: None if x is None else x.astype(ref.dtype), tree, reference, is_leaf=is_none
+        lambda x, ref: None if x is None else jnp.asarray(x).astype(dtype_of(ref)),
+        tree,
+        reference,
+        is_leaf=is_none,
     )
+
+
+def dtype_of(leaf: Any) -> Any:
+    """The dtype of a state leaf: an array's own, or a Python number's or bool's canonical one."""
+    dtype = getattr(leaf, "dtype", None)
+    return dtype if dtype is not None else jnp.result_type(leaf)
 
 
 def global_norm(updates: Any) -> jax.Array:

@@ -193,7 +193,7 @@ def scale_by_backtracking_linesearch(
     def update(updates, state, params=None, *, value=None, grad=None, value_fn=None, **extra_args):
         value_fn = check_objective_args(who, params, value, grad, value_fn)
         objective = functools.partial(value_fn, **split_value_fn_kwargs(who, value_fn, extra_args))
-        scalar_dtype = _tree.promoted_dtype(state.learning_rate.dtype, jnp.result_type(value))
+        scalar_dtype = _tree.promoted_dtype(_tree.dtype_of(state.learning_rate), jnp.result_type(value))
         hyper = functools.partial(hyperparameter, dtype=scalar_dtype)
         value = jnp.asarray(value).astype(scalar_dtype)
         # Slope of eta -> f(w + eta u) at 0; negative for a descent direction.

@@ -104,7 +104,7 @@ def test_lbfgs_without_a_line_search_needs_no_objective():
 
 
 BAD_HYPERPARAMETERS = [
-    (gdx.lbfgs, {}, "learning_rate", [0.0, -1.0, math.nan]),
+    (gdx.lbfgs, {}, "learning_rate", [-1.0, math.nan, math.inf]),
     (gdx.lbfgs, {}, "memory_size", [0, -1, 2.5]),
     (gdx.scale_by_lbfgs, {}, "memory_size", [0]),
     (gdx.scale_by_zoom_linesearch, {}, "max_linesearch_steps", [0, -3, 1.5]),
