@@ -163,6 +163,10 @@ def test_value_and_grad_from_state_needs_a_line_search_state_with_a_gradient():
     no_grad = gdx.chain(gdx.sgd(1.0), gdx.scale_by_backtracking_linesearch(5))
     with pytest.raises(ValueError, match="store_grad=True"):
         value_and_grad(params, state=no_grad.init(params))
+    # Two line searches: KeyError, as optax's (its tree_get finds the key twice).
+    two = gdx.chain(gdx.scale_by_backtracking_linesearch(5), gdx.scale_by_backtracking_linesearch(5))
+    with pytest.raises(KeyError, match="2 line-search states"):
+        value_and_grad(params, state=two.init(params))
 
 
 def test_value_and_grad_from_state_reuses_the_last_evaluation():
