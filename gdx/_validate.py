@@ -41,6 +41,15 @@ def concrete_number(value: Any) -> float | None:
     """Returns `value` as a float if it is a concrete real number, else `None` (always in `as_data()`)."""
     if _AS_DATA.get():
         return None
+    return _read_number(value)
+
+
+def _is_number(value: Any) -> bool:
+    """Whether `value` is a real number or a scalar-or-array-like (a type check, `as_data()` or not)."""
+    return _read_number(value) is not None or _is_array_like(value)
+
+
+def _read_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, numbers.Real):
@@ -127,7 +136,7 @@ def learning_rate(who: str, value: Any, name: str = "learning_rate") -> None:
     """
     if callable(value):
         return
-    if isinstance(value, bool) or (concrete_number(value) is None and not _is_array_like(value)):
+    if isinstance(value, bool) or not _is_number(value):
         raise TypeError(f"{who}: {name} must be a number >= 0 or a schedule (callable), got {value!r}")
     if _is_array_like(value) and len(value.shape) != 0:
         raise ValueError(f"{who}: {name} must be a scalar, got an array of shape {tuple(value.shape)}")
@@ -138,7 +147,7 @@ def schedule_or_number(who: str, name: str, value: Any) -> None:
     """A number (any sign) or a schedule, as low-level `scale`-like transforms take."""
     if callable(value):
         return
-    if concrete_number(value) is None and not _is_array_like(value):
+    if not _is_number(value):
         raise TypeError(f"{who}: {name} must be a number or a schedule (callable), got {value!r}")
     finite(who, name, value)
 

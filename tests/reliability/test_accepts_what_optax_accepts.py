@@ -370,3 +370,37 @@ def test_scale_by_polyak_without_value_raises_type_error_as_optax():
         tx = lib.scale_by_polyak()
         with pytest.raises(TypeError, match="value"):
             tx.update(params, tx.init(params), params)
+
+
+NEEDS_VALUE = {"momo", "momo_adam", "polyak_sgd"}
+# Factories whose arguments cannot all be injected (optax's too): lbfgs's line search reads its
+# objective's extra arguments, dpsgd's seed builds a key, schedule_free's base optimizer is a transformation.
+NOT_INJECTABLE = {"lbfgs", "dpsgd", "schedule_free", "galore", "shampoo", "soap"}
+INJECTABLE = [(name, base) for name, base in WITH_LEARNING_RATE if name not in NOT_INJECTABLE]
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize(("name", "base"), INJECTABLE, ids=[name for name, _ in INJECTABLE])
+def test_inject_hyperparams_over_every_factory_gives_the_factorys_update(name, base, jit):
+    # The inner factory is rebuilt at every step with the injected values read as data (as under
+    # jit): its internal constants must still count as numbers (optimistic_adam's did not).
+    factory = getattr(gdx, name)
+    params = params_f32()
+    grads = jax.grad(loss)(params)
+    extra = {"value": loss(params)} if name in NEEDS_VALUE else {}
+    if name == "sophia":
+        extra = {"obj_fn": loss}
+    plain = factory(**base, learning_rate=0.01)
+    # As in optax's alias_test: adafactor's factoring size is static; adopt's clip function is
+    # not a schedule.
+    static_args = {"adafactor": "min_dim_size_to_factor", "adopt": "clip_value_fn"}.get(name, ())
+    injected = gdx.inject_hyperparams(factory, static_args=static_args)(**base, learning_rate=0.01)
+    maybe_jit = jax.jit if jit else (lambda f: f)
+
+    def one_step(tx):
+        step = maybe_jit(lambda g, s, p: tx.update(g, s, p, **extra))
+        return step(grads, maybe_jit(tx.init)(params), params)[0]
+
+    expected, got = one_step(plain), one_step(injected)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
