@@ -3,9 +3,9 @@
 For each optimizer: jit without recompiling between steps, dtypes preserved,
 state is a pytree of arrays, an ill-conditioned quadratic's loss drops 100x,
 vmap over a batch of params equals per-example runs, pmap with averaged
-gradients equals the full-batch step, bad hyperparameters and non-float
-params are rejected, and a grads tree that does not match the state fails
-with the path named.
+gradients equals the full-batch step, a learning rate of 0 leaves the params
+unchanged, bad hyperparameters and non-float params are rejected, and a grads
+tree that does not match the state fails with the path named.
 """
 
 from __future__ import annotations
