@@ -31,8 +31,8 @@ def safe_increment(count: jax.typing.ArrayLike) -> jax.Array:
         max_value = jnp.iinfo(count.dtype).max
     elif jnp.issubdtype(count.dtype, jnp.floating):
         max_value = jnp.finfo(count.dtype).max
-    else:
-        raise TypeError(f"safe_increment: count must be an integer or float array, got {count.dtype}")
+    else:  # ValueError, as optax
+        raise ValueError(f"safe_increment: count must be an integer or float array, got dtype {count.dtype}")
     max_value = jnp.array(max_value, count.dtype)
     return jnp.where(count < max_value, count + jnp.array(1, count.dtype), max_value)
 
@@ -118,7 +118,8 @@ def cast_like(tree: Any, other_tree: Any) -> Any:
     Args:
       tree: the pytree to cast (`None` leaves stay `None`).
       other_tree: a pytree with the structure of `tree`; a leaf
-        without a dtype (a Python number) leaves its leaf uncast.
+        without a dtype (a Python number or bool, which optax's recipes put in
+        states) leaves its leaf uncast, as optax's `tree_cast_like`.
 
     Returns:
       `tree` with each leaf cast to its reference leaf's dtype.
@@ -130,6 +131,12 @@ def cast_like(tree: Any, other_tree: Any) -> Any:
         other_tree,
         is_leaf=is_none,
     )
+
+
+def dtype_of(leaf: Any) -> Any:
+    """The dtype of a state leaf: an array's own, or a Python number's or bool's canonical one."""
+    dtype = getattr(leaf, "dtype", None)
+    return dtype if dtype is not None else jnp.result_type(leaf)
 
 
 def squared_global_norm(tree: Any) -> jax.Array:

@@ -3,20 +3,53 @@
 Checks run only on concrete Python/NumPy numbers. Traced values (a
 hyperparameter injected under `jit`) and schedules (callables) are accepted
 as they are, because their values are not known at construction time.
+Inside `as_data()` (how `inject_hyperparams` rebuilds its inner
+transformation at every step) no number is concrete: injected values are
+data, read eagerly exactly as they are traced under `jit`.
 """
 
+import contextlib
+import contextvars
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+_AS_DATA: contextvars.ContextVar[bool] = contextvars.ContextVar("gdx_hyperparameters_as_data", default=False)
+
+
+@contextlib.contextmanager
+def as_data() -> Iterator[None]:
+    """Within it, every hyperparameter counts as non-concrete (as if traced): nothing is range-checked.
+
+    `inject_hyperparams` builds its inner transformation in it at every `init` and
+    `update`, so a schedule's output or a value set in the state is never validated
+    per step, and an eager step reads the values as a jitted one does.
+    """
+    token = _AS_DATA.set(True)
+    try:
+        yield
+    finally:
+        _AS_DATA.reset(token)
+
 
 def concrete_number(value: Any) -> float | None:
-    """Returns `value` as a float if it is a concrete real number, else `None`."""
+    """Returns `value` as a float if it is a concrete real number, else `None` (always in `as_data()`)."""
+    if _AS_DATA.get():
+        return None
+    return _read_number(value)
+
+
+def _is_number(value: Any) -> bool:
+    """Whether `value` is a real number or a scalar-or-array-like (a type check, `as_data()` or not)."""
+    return _read_number(value) is not None or _is_array_like(value)
+
+
+def _read_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, numbers.Real):
@@ -96,21 +129,25 @@ def finite(who: str, name: str, value: Any) -> None:
 
 
 def learning_rate(who: str, value: Any, name: str = "learning_rate") -> None:
-    """A positive number or a schedule (a callable of the step count)."""
+    """A number `>= 0` or a schedule (a callable of the step count).
+
+    0 is legal, as in optax and torch.optim: warmup from 0, frozen parameter
+    groups, evaluation-only steps. Negative, NaN and inf values are rejected.
+    """
     if callable(value):
         return
-    if isinstance(value, bool) or (concrete_number(value) is None and not _is_array_like(value)):
-        raise TypeError(f"{who}: {name} must be a positive number or a schedule (callable), got {value!r}")
+    if isinstance(value, bool) or not _is_number(value):
+        raise TypeError(f"{who}: {name} must be a number >= 0 or a schedule (callable), got {value!r}")
     if _is_array_like(value) and len(value.shape) != 0:
         raise ValueError(f"{who}: {name} must be a scalar, got an array of shape {tuple(value.shape)}")
-    positive(who, name, value)
+    non_negative(who, name, value)
 
 
 def schedule_or_number(who: str, name: str, value: Any) -> None:
     """A number (any sign) or a schedule, as low-level `scale`-like transforms take."""
     if callable(value):
         return
-    if concrete_number(value) is None and not _is_array_like(value):
+    if not _is_number(value):
         raise TypeError(f"{who}: {name} must be a number or a schedule (callable), got {value!r}")
     finite(who, name, value)
 

@@ -3,9 +3,9 @@
 For each optimizer: jit without recompiling between steps, dtypes preserved,
 state is a pytree of arrays, an ill-conditioned quadratic's loss drops 100x,
 vmap over a batch of params equals per-example runs, pmap with averaged
-gradients equals the full-batch step, bad hyperparameters and non-float
-params are rejected, and a grads tree that does not match the state fails
-with the path named.
+gradients equals the full-batch step, a learning rate of 0 leaves the params
+unchanged, bad hyperparameters and non-float params are rejected, and a grads
+tree that does not match the state fails with the path named.
 """
 
 from __future__ import annotations
@@ -247,10 +247,34 @@ def test_pmap_with_averaged_gradients_equals_full_batch_step(case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-@pytest.mark.parametrize("bad_lr", [0.0, -0.1, float("nan")])
-def test_rejects_non_positive_learning_rate(case, bad_lr):
+@pytest.mark.parametrize("bad_lr", [-0.1, float("nan"), float("inf")])
+def test_rejects_negative_or_non_finite_learning_rate(case, bad_lr):
     with pytest.raises(ValueError, match="learning_rate"):
         case.make(bad_lr)
+
+
+# Cases whose params move at learning rate 0 in optax too (gdx keeps optax's rule): lr 0 is
+# still accepted by them (test_rejects_... above does not list 0).
+MOVES_AT_LR_ZERO = {
+    "adafactor_momentum_decay": "optax's adafactor adds weight_decay_rate * params after the lr scaling",
+    "madgrad": "optax's madgrad steps with (learning_rate + eps), so eps moves params at lr 0",
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_a_learning_rate_of_zero_is_legal_and_leaves_params_unchanged(case):
+    # optax and torch.optim accept 0 (warmup from 0, frozen groups, evaluation-only steps).
+    tx = case.make(0.0)
+    params = quadratic_params()
+    state = tx.init(params)
+    new_params = params
+    for _ in range(3):
+        new_params, state = train_step(tx)(new_params, state)
+    inexact = [x for x in jax.tree.leaves((new_params, state)) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in inexact)
+    if case.name not in MOVES_AT_LR_ZERO:
+        for before, after in zip(jax.tree.leaves(params), jax.tree.leaves(new_params)):
+            np.testing.assert_array_equal(after, before)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -38,7 +38,7 @@ def adadelta(
         u   <- -lr * d
 
     Args:
-      learning_rate: a number > 0, a schedule, or `None` (default, no scaling:
+      learning_rate: a number >= 0, a schedule, or `None` (default, no scaling:
         `u = +d`, as optax; pass a rate to descend).
       rho: decay of both running averages, in [0, 1). Default 0.9.
       eps: added inside both square roots, > 0. Default 1e-6.

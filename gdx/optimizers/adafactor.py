@@ -48,7 +48,7 @@ def adafactor(
     `multiply_by_parameter_scale` the step is relative to the params' RMS.
 
     Args:
-      learning_rate: a number > 0, a schedule, or `None` (default: no global
+      learning_rate: a number >= 0, a schedule, or `None` (default: no global
         scale, the relative step of the paper).
       min_dim_size_to_factor: factor a leaf's statistics only if two of its
         axes are at least this long, an integer >= 0. Default 128.

@@ -22,7 +22,7 @@ def adagrad(
         u <- -lr * g / sqrt(s + eps)
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       initial_accumulator_value: initial value of `s`, >= 0. Default 0.1.
       eps: added inside the square root, >= 0. Default 1e-7.
 

@@ -64,7 +64,7 @@ def adam(
         u  <- -lr * (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t) + eps_root) + eps)
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
       b1: decay of the first moment, in [0, 1). Default 0.9.
       b2: decay of the second moment, in [0, 1). Default 0.999.
       eps: added to the denominator outside the square root, >= 0. Default 1e-8.
@@ -105,7 +105,7 @@ def nadam(
         u  <- -lr * mu_hat / (sqrt(nu / (1 - b2**t) + eps_root) + eps)
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1, b2, eps, eps_root, mu_dtype: as in `adam`.
       nesterov: default True (optax's `nadam` is `partial(adam, nesterov=True)`).
       nu_dtype: gdx-only, as in `adam`.
@@ -140,7 +140,7 @@ def amsgrad(
         u  <- -lr * (mu / (1 - b1**t)) / (sqrt(nu_max + eps_root) + eps)
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1, b2, eps, eps_root, mu_dtype: as in `adam`.
       bias_correction_mu: bias-correct the first moment (default True; the paper does not).
       bias_correction_nu: bias-correct the second moment (default True; the paper does not).

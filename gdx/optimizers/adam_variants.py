@@ -31,7 +31,7 @@ def adabelief(
         u  <- -lr * (mu / (1 - b1**t)) / (sqrt(s / (1 - b2**t)) + eps)
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
       b1: decay of the first moment, in [0, 1). Default 0.9.
       b2: decay of the prediction-error variance, in [0, 1). Default 0.999.
       eps: added to the denominator outside the square root, >= 0. Default 1e-16
@@ -78,7 +78,7 @@ def radam(
         r(rho) = sqrt((rho - 4) (rho - 2) rho_inf / ((rho_inf - 4) (rho_inf - 2) rho))
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1, b2, eps, eps_root: as in `adam`.
       threshold: the adaptive step is used once `rho >= threshold`, a finite
         number. Default 5 (with the default b2, from the 6th step on).
@@ -127,7 +127,7 @@ def yogi(
         u  <- -lr * (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t)) + eps)
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1: decay of the first moment, in [0, 1). Default 0.9.
       b2: rate of the second moment's change, in [0, 1). Default 0.999.
       eps: added to the denominator, >= 0. Default 1e-3 (the paper's).

@@ -37,7 +37,7 @@ def adamax(
         u  <- -lr * (mu / (1 - b1**t)) / nu
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1: decay of the first moment, in [0, 1). Default 0.9.
       b2: decay of the infinity norm, in [0, 1). Default 0.999.
       eps: added to `|g|`, >= 0. Default 1e-8.

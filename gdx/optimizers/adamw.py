@@ -67,7 +67,7 @@ def adamw(
     the paper's separate schedule multiplier.
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype: as in `adam`
         (`nu_dtype` is gdx-only).
       weight_decay: decay rate >= 0, or a schedule. Default 1e-4.

@@ -41,7 +41,7 @@ def adan(
     division by `1 + weight_decay * lr`, as in optax.
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1: decay of the gradient average, in [0, 1). Default 0.98.
       b2: decay of the gradient-change average, in [0, 1). Default 0.92.
       b3: decay of the squared-term average, in [0, 1). Default 0.99.

@@ -51,7 +51,7 @@ def dadapt_adamw(
     which breaks `jit` loops), and per-leaf state keeps its leaf's dtype.
 
     Args:
-      learning_rate: a multiplier of the estimated step size (number > 0 or a
+      learning_rate: a multiplier of the estimated step size (number >= 0 or a
         schedule, e.g. warmup then linear decay from 1 to 0). Default 1.
       betas: `(b1, b2)`, the AdamW moment decays, each in [0, 1). Default (0.9, 0.999).
       eps: added to the AdamW denominator, >= 0. Default 1e-8.

@@ -129,7 +129,7 @@ def dog(
     `scale_by_dog`. The authors recommend averaging the iterates (e.g. `gdx.ema_params`).
 
     Args:
-      learning_rate: a multiplier of DoG's step size (number > 0 or a schedule). Default 1.
+      learning_rate: a multiplier of DoG's step size (number >= 0 or a schedule). Default 1.
       init_step: `(tag, value)`: `("heuristic", a)` (default `a = 1e-6`; 1e-4
         with batch norm), `("distance", r_eps)` or `("learning_rate", eta_0)`.
       eps: added to the sum of squared gradient norms, >= 0. Default 1e-8.
@@ -216,7 +216,7 @@ def dowg(
     `scale_by_dowg(init_estim_sq_dist, eps)`, then `u <- -learning_rate * u`; see `scale_by_dowg`.
 
     Args:
-      learning_rate: a multiplier of DoWG's step size (number > 0 or a schedule). Default 1.
+      learning_rate: a multiplier of DoWG's step size (number >= 0 or a schedule). Default 1.
       init_estim_sq_dist: initial squared-distance guess, > 0, or `None` (default) for `eps`.
       eps: added to the denominator, > 0. Default 1e-4.
       weight_decay: L2 penalty added to the gradients, >= 0, or `None` (default) for none.

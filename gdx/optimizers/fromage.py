@@ -52,7 +52,7 @@ def fromage(learning_rate: ScalarOrSchedule, min_norm: jax.typing.ArrayLike = 1e
     shrinks it so its norm does not grow.
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> rate` (0.01 is a good
+      learning_rate: a number >= 0 or a schedule `count -> rate` (0.01 is a good
         start for most networks, per the paper).
       min_norm: the floor of the param and gradient norms in the trust ratio,
         >= 0. Default 1e-6.

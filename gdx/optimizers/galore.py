@@ -277,7 +277,7 @@ def galore(
     `2 * rank * n` (plus the `m x rank` projector) instead of `2 * m * n`.
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> learning rate`
+      learning_rate: a number >= 0 or a schedule `count -> learning rate`
         (use 1.0 if `base_optimizer` already scales by a learning rate).
       rank: the projection rank, an int >= 1. Default 128.
       update_proj_gap: steps between projector refreshes, an int >= 1. Default 200.

@@ -40,7 +40,7 @@ def lamb(
         p <- p - learning_rate * u
 
     Args:
-      learning_rate: a positive number or a schedule `count -> rate`.
+      learning_rate: a number >= 0 or a schedule `count -> rate`.
       b1: first-moment decay, in [0, 1) (default 0.9).
       b2: second-moment decay, in [0, 1) (default 0.999).
       eps: added to the denominator outside the square root, >= 0 (default 1e-6).
@@ -99,11 +99,11 @@ def lars(
         p <- p + t
 
     Args:
-      learning_rate: a positive number or a schedule `count -> rate`.
+      learning_rate: a number >= 0 or a schedule `count -> rate`.
       weight_decay: weight decay >= 0, or a schedule (default 0.0).
       weight_decay_mask: which params to decay: a pytree of bools (or a prefix;
         default `True`, all), or a callable `params -> such a pytree`.
-      trust_coefficient: the trust-ratio multiplier, > 0 (default 0.001).
+      trust_coefficient: the trust-ratio multiplier, >= 0 (default 0.001).
       eps: added to the update norm in the trust ratio, >= 0 (default 0.0).
       trust_ratio_mask: which params get the trust ratio (default `True`, all).
         Commonly biases and normalisation scales are excluded from both masks.
@@ -124,7 +124,7 @@ def lars(
     """
     _validate.learning_rate("lars", learning_rate)
     validate_weight_decay("lars", weight_decay)
-    _validate.positive("lars", "trust_coefficient", trust_coefficient)
+    _validate.non_negative("lars", "trust_coefficient", trust_coefficient)
     _validate.non_negative("lars", "eps", eps)
     _validate.decay_rate("lars", "momentum", momentum)
     return named_optimizer(

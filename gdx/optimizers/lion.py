@@ -40,7 +40,7 @@ def lion(
     smaller and a weight decay 3-10x larger than AdamW's are typical.
 
     Args:
-      learning_rate: a positive number or a schedule `count -> rate`.
+      learning_rate: a number >= 0 or a schedule `count -> rate`.
       b1: interpolation rate for the update, in [0, 1) (default 0.9).
       b2: momentum decay, in [0, 1) (default 0.99).
       mu_dtype: dtype of the momentum; `None` (default) uses the params'.

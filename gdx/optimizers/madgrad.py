@@ -65,7 +65,7 @@ def scale_by_madgrad(
     step: do not chain `scale_by_learning_rate` after it).
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
       momentum: weight of the current iterate in the averaging, in [0, 1)
         (`1 - c` in the paper). Default 0.9.
       eps: added to the learning rate and to the denominator, >= 0. Default 1e-6.
@@ -136,7 +136,7 @@ def madgrad(
         x   <- (1 - momentum) * (x0 - s / (cbrt(G) + eps)) + momentum * x
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
       momentum: in [0, 1). Default 0.9.
       weight_decay: L2 penalty added to the gradient (coupled, as the paper's
         PyTorch code), >= 0. Default 0.

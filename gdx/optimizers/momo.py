@@ -87,7 +87,7 @@ def momo(
     With `weight_decay = 0` (the default) gdx and optax agree bit for bit.
 
     Args:
-      learning_rate: the largest step size (number > 0 or a schedule); large is fine. Default 1.
+      learning_rate: the largest step size (number >= 0 or a schedule); large is fine. Default 1.
       beta: momentum of the averages, in [0, 1). Default 0.9.
       lower_bound: a lower bound of the loss (0 for most losses). Default 0.
       weight_decay: decoupled weight decay, >= 0. Default 0.
@@ -189,7 +189,7 @@ def momo_adam(
     undivided (see `momo`); with `weight_decay = 0` (the default) they agree.
 
     Args:
-      learning_rate: the largest step size (number > 0 or a schedule). Default 1e-2 (optax's).
+      learning_rate: the largest step size (number >= 0 or a schedule). Default 1e-2 (optax's).
       b1: decay of the first moment and of the averages, in [0, 1). Default 0.9.
       b2: decay of the second moment, in [0, 1). Default 0.999.
       eps: added to the preconditioner, >= 0. Default 1e-8.

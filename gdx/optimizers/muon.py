@@ -78,7 +78,7 @@ def muon(
     for an HWIO conv kernel or `MuonDimensionNumbers(1, 2)` for stacked layers.
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       ns_coeffs: Newton-Schulz coefficients `(a, b, c)`, one triple per step, or
         a preset name ("standard", "dion"). Default `(3.4445, -4.7750, 2.0315)`.
       ns_steps: Newton-Schulz iterations, an integer >= 1. Default 5.

@@ -26,7 +26,7 @@ def noisy_sgd(
     The noise is drawn as optax draws it, so the same `key` gives optax's numbers.
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> rate`.
+      learning_rate: a number >= 0 or a schedule `count -> rate`.
       eta: the initial variance of the noise, >= 0. Default 0.01.
       gamma: the decay exponent of the variance, >= 0. Default 0.55.
       key: a `jax.random.key` or an int seed; `None` (default) means seed 0, as optax.

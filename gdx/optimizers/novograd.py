@@ -27,7 +27,7 @@ def novograd(
         u  <- -lr * mu
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1: decay of the first moment, in [0, 1). Default 0.9.
       b2: decay of the per-layer second moment, in [0, 1). Default 0.25.
       eps: added to the denominator outside the square root, >= 0. Default 1e-6

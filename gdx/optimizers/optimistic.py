@@ -29,7 +29,7 @@ def optimistic_gradient_descent(
     descent-ascent cycles or diverges.
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       alpha: coefficient of the gradient, a finite number (not a schedule, as
         in optax despite its annotation). Default 1.
       beta: coefficient of the negative momentum, a finite number. Default 1.
@@ -75,7 +75,7 @@ def optimistic_adam(
     Emits a `DeprecationWarning`, as optax does.
 
     Args:
-      learning_rate: a number > 0 (a schedule raises `ValueError`, as in optax).
+      learning_rate: a number >= 0 (a schedule raises `ValueError`, as in optax).
       optimism: the optimism `o`, a finite number; `None` (default) uses `learning_rate`,
         as in the paper.
       b1, b2, eps, eps_root, mu_dtype: as in `adam`.
@@ -131,7 +131,7 @@ def optimistic_adam_v2(
         u <- -lr * ((alpha + beta) * r - beta * r_prev)
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       alpha: coefficient of the current direction, a finite number. Default 1.
       beta: coefficient of the negative momentum `r - r_prev`, a finite number. Default 1.
       b1, b2, eps, eps_root, mu_dtype: as in `adam`.

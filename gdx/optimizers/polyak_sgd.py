@@ -25,11 +25,11 @@ def polyak_sgd(
         u <- step * d
 
     With `variant="sps+"` the gap is `max(value - f_min, 0)`. `update` raises a
-    `ValueError` naming `value` when it is missing.
+    `TypeError` naming `value` when it is missing (as optax's).
 
     Args:
-      max_learning_rate: the largest step, > 0. Default 1.
-      scaling: a number > 0 or a schedule multiplying the gradient before the
+      max_learning_rate: the largest step, >= 0 (0 freezes the params). Default 1.
+      scaling: a number >= 0 or a schedule multiplying the gradient before the
         step is computed. Default 1.
       f_min: a lower bound of the loss (0 for models that interpolate the
         data); a wrong guess can diverge or stall. Default 0.
@@ -48,7 +48,7 @@ def polyak_sgd(
       Polyak Stepsize and Function Splitting in ERM, 2023.
     """
     who = "polyak_sgd"
-    _validate.positive(who, "max_learning_rate", max_learning_rate)
+    _validate.non_negative(who, "max_learning_rate", max_learning_rate)
     _validate.learning_rate(who, scaling, name="scaling")
     _validate.finite(who, "f_min", f_min)
     _validate.non_negative(who, "eps", eps)

@@ -37,7 +37,7 @@ def rmsprop(
         (nesterov: u <- s + momentum * trace)
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       decay: decay of the moving averages, in [0, 1). Default 0.9.
       eps: stabilizer of the denominator, >= 0. Default 1e-8.
       initial_scale: initial value of `nu`, >= 0. Default 0.

@@ -125,7 +125,7 @@ def schedule_free(
 
     Args:
       base_optimizer: the transformation whose updates move `z` (no momentum).
-      learning_rate: the base optimizer's learning rate (number > 0 or schedule),
+      learning_rate: the base optimizer's learning rate (number >= 0 or schedule),
         used here only to weight the average.
       b1: interpolation between `x` and `z`, in (0, 1]. Default 0.9.
       weight_lr_power: the average weighs step `t` by `lr_max(t) ** weight_lr_power`,
@@ -235,7 +235,7 @@ def schedule_free_sgd(
     (the decay is applied at the trained params `y`, as optax and the reference code).
 
     Args:
-      learning_rate: SGD's learning rate, > 0 (or a schedule). Default 1.0.
+      learning_rate: SGD's learning rate, >= 0 (or a schedule). Default 1.0.
       warmup_steps: if given (integer >= 0), a linear warmup from 0 to `learning_rate`
         (`warmup_constant_schedule`; with 0 gdx uses `learning_rate` at once, optax
         stays at 0 forever).
@@ -289,7 +289,7 @@ def schedule_free_adamw(
     (`scale_by_rms(b2, eps, eps_in_sqrt=False, bias_correction=True)`, as optax).
 
     Args:
-      learning_rate: > 0 or a schedule. Default 0.0025.
+      learning_rate: >= 0 or a schedule. Default 0.0025.
       warmup_steps: if given (integer >= 0), a linear warmup from 0 to `learning_rate`
         (`warmup_constant_schedule`; with 0 gdx uses `learning_rate` at once, optax
         stays at 0 forever).

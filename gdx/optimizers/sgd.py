@@ -23,7 +23,7 @@ def sgd(
     (Nesterov: `u <- -learning_rate * (g + momentum * t)`).
 
     Args:
-      learning_rate: a positive number or a schedule `count -> rate`.
+      learning_rate: a number >= 0 or a schedule `count -> rate`.
       momentum: momentum coefficient in [0, 1), or `None` (default) for plain SGD.
       nesterov: use Nesterov momentum (default False; ignored without momentum).
       accumulator_dtype: dtype of the momentum buffer; `None` (default) uses the params'.

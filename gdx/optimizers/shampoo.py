@@ -40,7 +40,7 @@ def shampoo(
     SGD-with-momentum's scale; with `graft_type="rmsprop"` on Adam's.
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       block_size, b1, b2, diagonal_epsilon, matrix_epsilon, start_preconditioning_step,
         preconditioning_compute_steps, graft_type, nesterov, exponent_override: as in
         `scale_by_shampoo` (defaults of the reference code: b1=0.9, b2=0.999,

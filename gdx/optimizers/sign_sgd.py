@@ -18,7 +18,7 @@ def sign_sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:
     Update rule: `u <- -lr * sign(g)`.
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
 
     Returns:
       A `GradientTransformation` with state `(EmptyState(), <learning-rate state>)`,
@@ -46,7 +46,7 @@ def signum(
         u <- -lr * sign(m)
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       beta: decay of the moving average, in [0, 1). Default 0.9.
       accumulator_dtype: dtype of the average; `None` (default) uses the params'.
 
@@ -88,7 +88,7 @@ def rprop(
     0); see `scale_by_rprop`.
 
     Args:
-      learning_rate: the initial step size, > 0 (a number, not a schedule).
+      learning_rate: the initial step size, >= 0 (a number, not a schedule).
       eta_minus: shrink factor after a sign change, in (0, 1]. Default 0.5.
       eta_plus: growth factor while the sign holds, >= 1. Default 1.2.
       min_step_size: smallest step size, >= 0. Default 1e-6.

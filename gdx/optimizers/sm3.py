@@ -25,7 +25,7 @@ def sm3(learning_rate: ScalarOrSchedule, momentum: jax.typing.ArrayLike = 0.9) -
     a number; with a number the state layout is optax's).
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> rate`.
+      learning_rate: a number >= 0 or a schedule `count -> rate`.
       momentum: decay of the momentum of the rescaled updates, in [0, 1). Default 0.9.
 
     Returns:

@@ -35,7 +35,7 @@ def soap(
     AdamW does (to the pre-step params, every call), an `O(lr**2)` difference.
 
     Args:
-      learning_rate: a number > 0 or a schedule (the reference code's default is 3e-3).
+      learning_rate: a number >= 0 or a schedule (the reference code's default is 3e-3).
       b1, b2, shampoo_beta, eps, precondition_frequency, max_precond_dim: as in
         `scale_by_soap` (reference defaults 0.95, 0.95, -1 (= b2), 1e-8, 10, 10000).
       weight_decay: decoupled decay >= 0, or a schedule. Default 0.01 (reference code).

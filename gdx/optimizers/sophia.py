@@ -243,7 +243,7 @@ def sophia(
     bfloat16 params (see `hutchinson_estimator_diag_hessian`).
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
       b1: decay of the momentum, in [0, 1). Default 0.965.
       b2: decay of the Hessian EMA, in [0, 1). Default 0.99 (per refresh, so
         effectively `1 - (1 - b2) / update_interval` per step).

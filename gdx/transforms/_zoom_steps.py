@@ -115,7 +115,7 @@ def zoom_search(
         point = cast_like(tree_add_scale(params, stepsize, updates), params)
         value, grad = value_and_grad_fn(point)
         slope = tree_real_vdot(jax.tree.map(jnp.conj, grad), updates)
-        return value.astype(scalar_dtype), cast_like(grad, params), slope.astype(scalar_dtype)
+        return jnp.asarray(value).astype(scalar_dtype), cast_like(grad, params), slope.astype(scalar_dtype)
 
     def decrease_error_at(stepsize, value_step, slope_step, value_init, slope_init):
         # Armijo (N&W eq. 3.7a) ...

@@ -109,7 +109,7 @@ def acprop(
         s <- b2 * s + (1 - b2) * (g - m)**2 + eps_root;   m <- b1 * m + (1 - b1) * g
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
       b1: decay of the first moment, in [0, 1). Default 0.9.
       b2: decay of the second central moment, in [0, 1). Default 0.999.
       eps: added to the denominator, >= 0. Default 1e-16.

@@ -168,7 +168,7 @@ def ademamix(
     a warmup as the paper does.
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1, b2, b3, alpha, eps, eps_root, mu_dtype: as in `scale_by_ademamix`
         (defaults 0.9, 0.999, 0.9999, 5.0, 1e-8, 0, None).
       weight_decay: decoupled weight decay >= 0 (times the learning rate). Default 0.
@@ -290,7 +290,7 @@ def simplified_ademamix(
     `1 / (1 - b1)` times Adam's: use a correspondingly smaller learning rate.
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1, b2, alpha, eps, eps_root: as in `scale_by_simplified_ademamix`
         (defaults 0.99, 0.95, 0.0, 1e-8, 0).
       weight_decay: decoupled weight decay >= 0 (times the learning rate). Default 0.

@@ -116,7 +116,7 @@ def adopt(
     first step only initializes the second moment, so it moves nothing.
 
     Args:
-      learning_rate: a number > 0 or a schedule.
+      learning_rate: a number >= 0 or a schedule.
       b1, b2, eps, mu_dtype, nesterov, use_clipping, clip_value_fn: as in
         `scale_by_adopt` (defaults 0.9, 0.9999, 1e-6, None, False, True, `t**0.25`).
 

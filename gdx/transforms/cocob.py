@@ -122,7 +122,7 @@ def cocob(
     inject a schedule; there is nothing to tune.
 
     Args:
-      learning_rate: multiplies the gradients before the bet (number > 0 or a schedule). Default 1.
+      learning_rate: multiplies the gradients before the bet (number >= 0 or a schedule). Default 1.
       alpha: bounds the bet fraction early on, > 0. Default 100.
       eps: initial value of the largest-gradient estimate `L`, > 0. Default 1e-8.
       weight_decay: L2 penalty added to the gradients, >= 0. Default 0.

@@ -193,7 +193,7 @@ def scale_by_backtracking_linesearch(
     def update(updates, state, params=None, *, value=None, grad=None, value_fn=None, **extra_args):
         value_fn = check_objective_args(who, params, value, grad, value_fn)
         objective = functools.partial(value_fn, **split_value_fn_kwargs(who, value_fn, extra_args))
-        scalar_dtype = _tree.promoted_dtype(state.learning_rate.dtype, jnp.result_type(value))
+        scalar_dtype = _tree.promoted_dtype(_tree.dtype_of(state.learning_rate), jnp.result_type(value))
         hyper = functools.partial(hyperparameter, dtype=scalar_dtype)
         value = jnp.asarray(value).astype(scalar_dtype)
         # Slope of eta -> f(w + eta u) at 0; negative for a descent direction.
@@ -302,8 +302,9 @@ def value_and_grad_from_state(
     Returns:
       `value_and_grad(params, *fn_args, state, **fn_kwargs) -> (value, grad)`.
       It raises `ValueError` if `state` holds no line-search state (a NamedTuple
-      with `value` and `grad` fields), more than one, or one whose `grad` is
-      `None` (`scale_by_backtracking_linesearch` without `store_grad=True`).
+      with `value` and `grad` fields) or one whose `grad` is `None`
+      (`scale_by_backtracking_linesearch` without `store_grad=True`), and
+      `KeyError` if it holds more than one (as optax).
 
     Deliberate difference from optax: the line-search state is found as the
     one NamedTuple with both `value` and `grad` fields (optax's `tree_get` also
@@ -322,11 +323,16 @@ def value_and_grad_from_state(
 
     def _value_and_grad(params: Params, *fn_args: Any, state: OptState, **fn_kwargs: Any):
         found = _value_and_grad_states(state)
-        if len(found) != 1:
+        if not found:
             raise ValueError(
                 "value_and_grad_from_state: value or gradient not found in the state "
-                f"({len(found)} line-search states with `value` and `grad` fields, expected exactly one); "
+                "(no line-search state with `value` and `grad` fields); "
                 "make sure the optimizer ends with a line search that stores them"
+            )
+        if len(found) > 1:  # KeyError, as optax's tree_get on an ambiguous key
+            raise KeyError(
+                f"value_and_grad_from_state: {len(found)} line-search states with `value` and `grad` "
+                "fields in the state, expected exactly one"
             )
         stored = found[0]
         if stored.grad is None:

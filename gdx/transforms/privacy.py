@@ -131,7 +131,7 @@ def dpsgd(
         u <- -learning_rate * t
 
     Args:
-      learning_rate: a number > 0 or a schedule `count -> learning rate`.
+      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
       l2_norm_clip: the largest per-example gradient norm, > 0.
       noise_multiplier: noise standard deviation over `l2_norm_clip`, >= 0.
       seed: int seed (or `jax.random.key`) of the noise.

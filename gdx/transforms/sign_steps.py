@@ -95,7 +95,7 @@ def scale_by_rprop(
     after it (as `rprop` does) for descent.
 
     Args:
-      learning_rate: the initial step size, > 0 (a number, not a schedule).
+      learning_rate: the initial step size, >= 0 (a number, not a schedule).
       eta_minus: factor that shrinks a step after a sign change, in (0, 1]. Default 0.5.
       eta_plus: factor that grows a step while the sign holds, >= 1. Default 1.2.
       min_step_size: smallest step size, >= 0. Default 1e-6.

@@ -41,7 +41,7 @@ def scale_by_polyak(
     Args:
       f_min: a lower bound of the loss (its minimum; 0 for models that
         interpolate the data). Default 0.
-      max_learning_rate: the largest step, > 0. Default 1.
+      max_learning_rate: the largest step, >= 0 (0 freezes the params). Default 1.
       eps: added to the squared norm in the denominator, >= 0. Default 0.
       variant: "sps" (default) or "sps+" (only the non-negative part of the gap).
 
@@ -57,7 +57,7 @@ def scale_by_polyak(
     """
     who = "scale_by_polyak"
     _validate.finite(who, "f_min", f_min)
-    _validate.positive(who, "max_learning_rate", max_learning_rate)
+    _validate.non_negative(who, "max_learning_rate", max_learning_rate)
     _validate.non_negative(who, "eps", eps)
     _validate.one_of(who, "variant", variant, ("sps", "sps+"))
 
@@ -67,8 +67,8 @@ def scale_by_polyak(
 
     def update(updates, state, params=None, *, value=None, **extra_args):
         del params, extra_args
-        if value is None:
-            raise ValueError(
+        if value is None:  # TypeError, as optax's (there `value` is a required keyword argument)
+            raise TypeError(
                 f"{who} needs the loss: call update(grads, state, params, value=loss) "
                 "(e.g. `loss, grads = jax.value_and_grad(loss_fn)(params)`)"
             )

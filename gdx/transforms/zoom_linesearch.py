@@ -172,7 +172,7 @@ def scale_by_zoom_linesearch(
         value_fn = check_objective_args(who, params, value, grad, value_fn)
         fn_kwargs = split_value_fn_kwargs(who, value_fn, extra_args)
         value_and_grad_fn = functools.partial(jax.value_and_grad(value_fn), **fn_kwargs)
-        scalar_dtype = _tree.promoted_dtype(state.learning_rate.dtype, jnp.result_type(value))
+        scalar_dtype = _tree.promoted_dtype(_tree.dtype_of(state.learning_rate), jnp.result_type(value))
         hyper = functools.partial(hyperparameter, dtype=scalar_dtype)
         config = ZoomConfig(
             max_linesearch_steps=max_linesearch_steps,

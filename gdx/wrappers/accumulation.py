@@ -196,7 +196,9 @@ class MultiSteps:
                 mini_step=_tree.safe_increment(state.mini_step) % k_steps,
                 gradient_step=jnp.where(emit, _tree.safe_increment(state.gradient_step), state.gradient_step),
                 inner_opt_state=jax.tree.map(
-                    lambda old, new: jnp.where(emit, new.astype(old.dtype), old),
+                    # Python numbers and bools in a state (inject_hyperparams stores a callable
+                    # mask's value as a Python bool, as optax does) are cast as arrays.
+                    lambda old, new: jnp.where(emit, jnp.asarray(new).astype(_tree.dtype_of(old)), old),
                     state.inner_opt_state,
                     new_inner_state,
                 ),

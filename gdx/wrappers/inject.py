@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdx import _tree
+from gdx import _tree, _validate
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -115,6 +115,42 @@ def _as_hyperparam(value: Any, dtype: Any) -> Any:
     return jnp.asarray(value, dtype) if _is_float(value) else value
 
 
+_UNPROBEABLE = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerArrayConversionError,
+    jax.errors.TracerIntegerConversionError,
+)
+
+
+def _check_constants(
+    inner_factory: Callable[..., GradientTransformation],
+    others: dict[str, Any],
+    numeric: dict[str, Any],
+    scheduled: dict[str, Any],
+) -> None:
+    """Validates the constant hyperparameters once, as `inner_factory(**constants)` would.
+
+    The inner factory is called abstractly (`jax.eval_shape`), with each scheduled
+    hyperparameter as a traced float32 scalar, so its checks see the constants and
+    skip the scheduled values (data, like any traced value). A factory that needs a
+    scheduled value to be concrete cannot be probed; its constants are then not checked.
+    """
+
+    errors: list[Exception] = []
+
+    def probe(scheduled_values):
+        try:
+            inner_factory(**others, **numeric, **scheduled_values)
+        except _UNPROBEABLE:
+            pass
+        except (ValueError, TypeError) as error:
+            errors.append(error)  # raised below, outside jax (which would rewrite its message)
+
+    jax.eval_shape(probe, {name: jax.ShapeDtypeStruct((), jnp.float32) for name in scheduled})
+    if errors:
+        raise errors[0]
+
+
 def inject_hyperparams(
     inner_factory: Callable[..., GradientTransformation],
     static_args: str | Iterable[str] = (),
@@ -188,8 +224,13 @@ def inject_hyperparams(
             else:
                 others[name] = value
 
+        _check_constants(inner_factory, others, numeric, scheduled)
+
         def build(hyperparams):
-            return with_extra_args_support(inner_factory(**others, **hyperparams))
+            # Injected values (a schedule's output, a value set in the state) are data: the
+            # constants were validated once above, nothing is validated per step.
+            with _validate.as_data():
+                return with_extra_args_support(inner_factory(**others, **hyperparams))
 
         def init(params):
             dtype = fixed_dtype or _default_hyperparam_dtype(params)

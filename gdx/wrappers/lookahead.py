@@ -135,7 +135,9 @@ def lookahead(
         if reset_state:
             initial_state = fast_optimizer.init(params.fast)
             fast_state = jax.tree.map(
-                lambda current, initial: jnp.where(sync_next, initial, current).astype(current.dtype),
+                lambda current, initial: jnp.where(sync_next, initial, current).astype(
+                    _tree.dtype_of(current)
+                ),
                 fast_state,
                 initial_state,
             )

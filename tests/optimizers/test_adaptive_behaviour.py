@@ -33,7 +33,7 @@ VALIDATED_ARGS = {
     "rmsprop": ["learning_rate", "decay", "eps", "initial_scale", "momentum"],
 }
 BAD_VALUES = {
-    "learning_rate": [0.0, -1e-3, math.nan],
+    "learning_rate": [-1e-3, math.nan, math.inf],
     "b1": [1.0, -0.1],
     "b2": [1.0, 1.5],
     "eps": [-1e-8, math.inf],

@@ -92,7 +92,7 @@ BAD_CASES = [
     for name, args in BAD_HYPERPARAMETERS.items()
     for arg, values in args.items()
     for value in values
-] + [(name, "learning_rate", value) for name in OPTIMIZERS for value in (0.0, -1e-3, math.nan)]
+] + [(name, "learning_rate", value) for name in OPTIMIZERS for value in (-1e-3, math.nan, math.inf)]
 
 
 @pytest.mark.parametrize("name, arg, value", BAD_CASES, ids=[f"{n}-{a}={v}" for n, a, v in BAD_CASES])
@@ -131,7 +131,7 @@ TRANSFORM_BAD_CASES = [
     ("scale_by_radam", dict(threshold=math.inf), "threshold"),
     ("scale_by_yogi", dict(initial_accumulator_value=-1.0), "initial_accumulator_value"),
     ("scale_by_novograd", dict(weight_decay=-1.0), "weight_decay"),
-    ("scale_by_rprop", dict(learning_rate=0.0), "learning_rate"),
+    ("scale_by_rprop", dict(learning_rate=-1.0), "learning_rate"),
     ("scale_by_rprop", dict(learning_rate=1.0, min_step_size=2.0, max_step_size=1.0), "max_step_size"),
     ("scale_by_optimistic_gradient", dict(beta=math.nan), "beta"),
 ]

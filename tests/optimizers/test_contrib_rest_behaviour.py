@@ -16,7 +16,7 @@ BAD_HYPERPARAMETERS = [
     ("madgrad", dict(learning_rate=0.1), "momentum", 1.0),
     ("madgrad", dict(learning_rate=0.1), "eps", -1.0),
     ("madgrad", dict(learning_rate=0.1), "weight_decay", -1.0),
-    ("scale_by_madgrad", {}, "learning_rate", 0.0),
+    ("scale_by_madgrad", {}, "learning_rate", -0.1),
     ("acprop", dict(learning_rate=0.1), "b1", 1.0),
     ("acprop", dict(learning_rate=0.1), "b2", -0.1),
     ("acprop", dict(learning_rate=0.1), "eps_root", -1.0),

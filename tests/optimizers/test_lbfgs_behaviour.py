@@ -104,7 +104,7 @@ def test_lbfgs_without_a_line_search_needs_no_objective():
 
 
 BAD_HYPERPARAMETERS = [
-    (gdx.lbfgs, {}, "learning_rate", [0.0, -1.0, math.nan]),
+    (gdx.lbfgs, {}, "learning_rate", [-1.0, math.nan, math.inf]),
     (gdx.lbfgs, {}, "memory_size", [0, -1, 2.5]),
     (gdx.scale_by_lbfgs, {}, "memory_size", [0]),
     (gdx.scale_by_zoom_linesearch, {}, "max_linesearch_steps", [0, -3, 1.5]),
@@ -163,6 +163,10 @@ def test_value_and_grad_from_state_needs_a_line_search_state_with_a_gradient():
     no_grad = gdx.chain(gdx.sgd(1.0), gdx.scale_by_backtracking_linesearch(5))
     with pytest.raises(ValueError, match="store_grad=True"):
         value_and_grad(params, state=no_grad.init(params))
+    # Two line searches: KeyError, as optax's (its tree_get finds the key twice).
+    two = gdx.chain(gdx.scale_by_backtracking_linesearch(5), gdx.scale_by_backtracking_linesearch(5))
+    with pytest.raises(KeyError, match="2 line-search states"):
+        value_and_grad(params, state=two.init(params))
 
 
 def test_value_and_grad_from_state_reuses_the_last_evaluation():

@@ -1,7 +1,7 @@
 """Bad input beyond what tests/test_contract.py checks: wrong types, inf, non-scalar rates,
 traced hyperparameters, unknown extra arguments, missing params, complex params.
 
-test_contract.py already covers, for every optimizer: non-positive/NaN learning rates,
+test_contract.py already covers, for every optimizer: negative/NaN/inf learning rates (0 is legal),
 out-of-range b1/b2/eps/..., integer and boolean params, missing params, and grads
 whose structure or shapes differ from the state (the first differing path named).
 """

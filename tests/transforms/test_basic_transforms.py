@@ -192,11 +192,11 @@ def test_masked_forwards_extra_args():
 @pytest.mark.parametrize(
     "build, name",
     [
-        (lambda: gdx.sgd(0.0), "learning_rate"),
+        (lambda: gdx.sgd(float("inf")), "learning_rate"),
         (lambda: gdx.sgd(-0.1), "learning_rate"),
         (lambda: gdx.sgd(0.1, momentum=1.0), "momentum"),
         (lambda: gdx.sgd(0.1, momentum=-0.1), "momentum"),
-        (lambda: gdx.lion(0.0), "learning_rate"),
+        (lambda: gdx.lion(-1e-3), "learning_rate"),
         (lambda: gdx.lion(1e-3, b1=1.0), "b1"),
         (lambda: gdx.lion(1e-3, b2=-0.5), "b2"),
         (lambda: gdx.lion(1e-3, weight_decay=-1e-3), "weight_decay"),
