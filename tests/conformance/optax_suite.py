@@ -51,7 +51,12 @@ _FLOAT32_HYPERPARAMS = (
     "`inject_hyperparams` keeps float32 hyperparameters: optax stores them in the params' "
     "(or the given) bfloat16, where 1 - b2 rounds to 0"
 )
+_LINESEARCH_ARGS = (
+    "Line searches reject out-of-range arguments: optax's dtype test passes 1e-5 for every "
+    "hyperparameter, increase_factor included, which gdx requires to be >= 1"
+)
 EXCLUDED: dict[str, str] = {
+    "optax/_src/linesearch_test.py::*LinesearchTest::test_dtype_stability*": _LINESEARCH_ARGS,
     "optax/_src/combine_test.py::ExtraArgsTest::test_extra_args": _INT_PARAMS,
     "optax/transforms/_combining_test.py::ExtraArgsTest::test_extra_args": _INT_PARAMS,
     "optax/_src/transform_test.py::TransformTest::test_lion_invalid_mode_raises": _EARLY_ERROR,

@@ -229,7 +229,9 @@ def _cosine_values(init_value, decay_steps, alpha, exponent):
 @given(
     init_value=st.floats(1e-4, 10.0),
     decay_steps=st.integers(1, 200),
-    alpha=st.floats(0.0, 1.0),
+    # 0 or a normal alpha: XLA:CPU flushes subnormal float32 results to zero, so a subnormal
+    # alpha * init_value (hypothesis drew alpha=1.4e-45) is 0 in the schedule and not in numpy.
+    alpha=st.one_of(st.just(0.0), st.floats(1e-30, 1.0)),
     exponent=st.floats(0.25, 4.0),
 )
 def test_cosine_decay_stays_between_alpha_init_and_init(init_value, decay_steps, alpha, exponent):
