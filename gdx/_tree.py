@@ -119,18 +119,24 @@ def cast_like(tree: Any, other_tree: Any) -> Any:
       tree: the pytree to cast (`None` leaves stay `None`).
       other_tree: a pytree with the structure of `tree`; a leaf
         without a dtype (a Python number or bool, which optax's recipes put in
-        states) leaves its leaf uncast, as optax's `tree_cast_like`.
+        states) leaves its leaf uncast, as optax's `tree_cast_like`; a Python
+        number in `tree` cast to an array reference's dtype becomes an array.
 
     Returns:
       `tree` with each leaf cast to its reference leaf's dtype.
     """
     # A reference leaf without a dtype (a Python number) leaves its leaf as it is, as optax.
     return jax.tree.map(
-        lambda x, ref: x if x is None or not hasattr(ref, "dtype") else x.astype(ref.dtype),
+        lambda x, ref: x if x is None or not hasattr(ref, "dtype") else _as_array(x).astype(ref.dtype),
         tree,
         other_tree,
         is_leaf=is_none,
     )
+
+
+def _as_array(x: Any) -> Any:
+    """`x` itself if it is an array (NumPy or jax), else `jnp.asarray(x)` (a Python number in a state)."""
+    return x if hasattr(x, "astype") else jnp.asarray(x)
 
 
 def dtype_of(leaf: Any) -> Any:
