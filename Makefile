@@ -9,7 +9,7 @@ STAMP = $(VENV)/.installed
 export PYRIGHT_PYTHON_IGNORE_WARNINGS = 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test conformance conformance-baseline demo bench bench-quick clean
+.PHONY: help install lint format docs test conformance conformance-baseline demo bench bench-quick clean
 
 help:
 	@echo "make demo     train a small MLP on sklearn digits with gdx and optax, print a table"
@@ -17,15 +17,16 @@ help:
 	@echo "make conformance  only optax's own test files against gdx (tests/conformance)"
 	@echo "make bench    gdx vs optax benchmark, all cases (long); results in benchmarks/results/"
 	@echo "make bench-quick  the benchmark's quick mode (under 10 minutes)"
+	@echo "make docs     build the HTML site (API reference, pages) into docs/_build/html; warnings fail"
 	@echo "make lint     ruff check, ruff format --check, pyright"
 	@echo "make format   ruff format and ruff check --fix"
-	@echo "make install  create $(VENV) and install gdx[test,demo,dev] (done by the targets above)"
+	@echo "make install  create $(VENV) and install gdx[test,demo,dev,docs] (done by the targets above)"
 	@echo "make clean    remove $(VENV) and caches"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,demo,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,demo,dev,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -38,6 +39,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Offline; -W --keep-going: every warning (a docstring that does not render, a broken
+# reference) fails the build, and all of them are listed in one run.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 # pytest exits 5 when it collects nothing; make stops on any non-zero status.
 test: lint
@@ -63,5 +69,5 @@ bench-quick: $(STAMP)
 	XLA_FLAGS= $(BIN)/python -m benchmarks.run --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) docs/_build docs/api .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -9,7 +9,7 @@ which then stands for the whole state of that class.
 
 Paths are tuples of jax key entries, with `NamedTupleKey(tuple_name, name)`
 for the fields of named tuples, so a `filtering(path, value)` function can
-tell apart equal field names in different states (two `count`s in a chain).
+tell apart equal field names in different states (two `count` fields in a chain).
 """
 
 import dataclasses
@@ -263,7 +263,7 @@ def tree_map_params(
       *rest: trees with the params' structure, passed to `f` alongside.
       transform_non_params: applied to every other leaf; None (default) keeps them.
       is_leaf: passed to `jax.tree.map` over the params-shaped subtrees
-        (e.g. to stop at `MaskedNode`s). Default None.
+        (e.g. to stop at `MaskedNode` leaves). Default None.
 
     Returns:
       The mapped state.

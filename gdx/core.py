@@ -29,6 +29,7 @@ OptState = Any
 Schedule = Callable[[jax.typing.ArrayLike], jax.typing.ArrayLike]
 """A function from the step count (int32 array) to a value, e.g. a learning rate."""
 ScalarOrSchedule = float | jax.Array | Schedule
+"""A hyperparameter given as a number (or array) or as a `Schedule` of the step count."""
 
 
 class TransformInitFn(Protocol):

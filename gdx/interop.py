@@ -185,7 +185,7 @@ def from_optax_state(
       reference: optional, keyword-only: the gdx optimizer (or a gdx state of
         it) the result is for; then the result is checked to have its
         structure. Default None (convert by class names only).
-      params: optional, keyword-only: params (or `jax.ShapeDtypeStruct`s) to build
+      params: optional, keyword-only: params (or `jax.ShapeDtypeStruct` values) to build
         the reference state from `reference.init`; needed when that init cannot
         run on a placeholder (e.g. a mask given as a function).
 
@@ -220,7 +220,7 @@ def to_optax_state(
     Args:
       state: the gdx state.
       optax_optimizer_or_reference: the optax `GradientTransformation`, or a state of it.
-      params: optional, keyword-only: params (or `jax.ShapeDtypeStruct`s) for
+      params: optional, keyword-only: params (or `jax.ShapeDtypeStruct` values) for
         the optax `init`, needed when it cannot run on a placeholder (e.g. a mask
         given as a function). Default None.
 

@@ -52,12 +52,12 @@ def memory_report(tx: GradientTransformation, params: Params) -> MemoryReport:
     """Bytes of `tx.init(params)` per state leaf and in total, without allocating anything.
 
     The state's shapes and dtypes come from `jax.eval_shape(tx.init, params)`,
-    so `params` may be real arrays or `jax.ShapeDtypeStruct`s of a model too
+    so `params` may be real arrays or `jax.ShapeDtypeStruct` values of a model too
     large to materialize.
 
     Args:
       tx: the optimizer.
-      params: the params (arrays or `jax.ShapeDtypeStruct`s).
+      params: the params (arrays or `jax.ShapeDtypeStruct` values).
 
     Returns:
       A `MemoryReport`; `print(report)` shows a table.

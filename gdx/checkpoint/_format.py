@@ -168,7 +168,7 @@ def _field_name(path: tuple[Any, ...]) -> str | None:
 
     `.count` (a NamedTuple field), `['count']` (the same state as an `nnx.State`
     or a pure dict) and `.count.value` / `['count'].value` (inside `nnx.Optimizer`,
-    whose leaves are `nnx.Variable`s) all name the field `count`.
+    whose leaves are `nnx.Variable` objects) all name the field `count`.
     """
     keys = list(path)
     if len(keys) > 1 and isinstance(keys[-1], jax.tree_util.GetAttrKey) and keys[-1].name == "value":

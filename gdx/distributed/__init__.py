@@ -1,6 +1,6 @@
 """Data-parallel and sharded training with gdx optimizers.
 
-- `average_gradients(axis_name)`: a stateless transformation that `lax.pmean`s the
+- `average_gradients(axis_name)`: a stateless transformation that applies `lax.pmean` to the
   updates over a named axis (`jax.pmap`, `jax.shard_map`); put it at the head of a chain.
 - `state_sharding(tx, params)` / `init_sharded(tx, params)`: the optimizer state
   laid out like the params (moments follow their param, counters replicated),

@@ -70,15 +70,15 @@ def state_sharding(
 
     Args:
       tx: the optimizer.
-      params: the params, as `jax.Array`s or `jax.ShapeDtypeStruct`s. Their
+      params: the params, as `jax.Array` values or `jax.ShapeDtypeStruct` values. Their
         `.sharding` is used unless `params_sharding` is given.
-      params_sharding: optional pytree of `Sharding`s with the structure of
+      params_sharding: optional pytree of `Sharding` objects with the structure of
         `params`.
       mesh: where to replicate the non-param leaves; default: the mesh of the
         first params leaf with a `NamedSharding`.
 
     Returns:
-      A pytree of `Sharding`s with the structure of the state, ready for
+      A pytree of `Sharding` objects with the structure of the state, ready for
       `jax.jit(..., out_shardings=...)` or `jax.device_put`.
     """
     abstract_params = jax.tree.map(lambda x: jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)), params)
@@ -133,7 +133,7 @@ def init_sharded(tx: GradientTransformation, params: Params, *, mesh: Mesh | Non
 
     Args:
       tx: the optimizer.
-      params: the params as sharded `jax.Array`s.
+      params: the params as sharded `jax.Array` values.
       mesh: as in `state_sharding`.
 
     Returns:

@@ -148,7 +148,7 @@ def _is_packed(x: Any) -> bool:
 
 
 def fuse_state_view(state: FusedState) -> Any:
-    """The state of a `fuse`d transformation in the unfused layout: every `PackedTree` as the user's tree.
+    """The state of `fuse(tx)` in the unfused layout: every `PackedTree` as the user's tree.
 
     `fuse_state_view(fuse(tx).init(params))` has the leaves, paths, shapes and
     dtypes of `tx.init(params)` (and likewise after any number of updates, up to

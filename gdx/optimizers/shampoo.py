@@ -41,11 +41,12 @@ def shampoo(
 
     Args:
       learning_rate: a number >= 0 or a schedule.
-      block_size, b1, b2, diagonal_epsilon, matrix_epsilon, start_preconditioning_step,
-        preconditioning_compute_steps, graft_type, nesterov, exponent_override: as in
-        `scale_by_shampoo` (defaults of the reference code: b1=0.9, b2=0.999,
-        diagonal_epsilon=1e-10, matrix_epsilon=1e-6, start_preconditioning_step=5,
-        preconditioning_compute_steps=1, graft_type="sgd", nesterov=True; block_size=128).
+      block_size, b1, b2, diagonal_epsilon, matrix_epsilon: as in `scale_by_shampoo`
+        (defaults of the reference code: block_size=128, b1=0.9, b2=0.999,
+        diagonal_epsilon=1e-10, matrix_epsilon=1e-6).
+      start_preconditioning_step, preconditioning_compute_steps, graft_type, nesterov, exponent_override:
+        as in `scale_by_shampoo` (defaults of the reference code: start_preconditioning_step=5,
+        preconditioning_compute_steps=1, graft_type="sgd", nesterov=True).
       weight_decay: decoupled decay >= 0 (or a schedule), added to the direction
         before the learning rate. Default 0 (the reference adds it before momentum).
       mask: which leaves to decay, as in `adamw`.

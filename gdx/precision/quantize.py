@@ -187,7 +187,7 @@ def dequantize_blockwise(
 
 
 class QuantizedStateWrapper(NamedTuple):
-    """State of `quantized_state`: the inner state with large float leaves as `QuantizedArray`s."""
+    """State of `quantized_state`: the inner state with large float leaves as `QuantizedArray` values."""
 
     inner_state: Any
 

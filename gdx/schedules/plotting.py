@@ -26,7 +26,7 @@ def plot(
     title: str | None = None,
     log_scale: bool = False,
 ) -> pathlib.Path:
-    """Writes a PNG of `schedule(count)` for `count = 0 .. steps - 1` to `path`.
+    """Writes a PNG of `schedule(count)` for `count` in `[0, steps)` to `path`.
 
     Needs matplotlib (`pip install "gdx[demo]"`); it is imported only here, and
     no global matplotlib state (backend, pyplot figures) is touched.

@@ -282,7 +282,7 @@ def inject_stateful_hyperparams(
     static_args: str | Iterable[str] = (),
     hyperparam_dtype: jax.typing.DTypeLike | None = None,
 ) -> Callable[..., GradientTransformation]:
-    """The same as `inject_hyperparams` (optax's older name; both accept `StatefulSchedule`s).
+    """The same as `inject_hyperparams` (optax's older name; both accept `StatefulSchedule` objects).
 
     Args and Returns: see `inject_hyperparams`.
     """

@@ -107,7 +107,7 @@ def param_paths(params: Params) -> dict[str, Any]:
 
     The path of a leaf is its keys joined by `/`: dict keys and attribute
     names as they are, sequence indices as numbers, e.g. `"encoder/layers/0/bias"`.
-    The `.value` of a flax wrapper (`nnx.Param` and the other `nnx.Variable`s
+    The `.value` of a flax wrapper (`nnx.Param` and the other `nnx.Variable` objects
     in an `nnx.State`, as `nnx.Optimizer` passes them; Linen's
     `nn.Partitioned`) is not part of it, so a Linen param dict and the
     `nnx.State` of the same model give the same paths.
@@ -205,12 +205,13 @@ def partition(
     Args:
       transforms: label -> transformation. Every label used must have one.
       param_labels: which label each param gets, one of
+
         * a pytree of labels with the structure of the params (or a prefix of it);
         * a callable `params -> such a pytree` (called on the params in `init`
           and on the updates in `update`);
         * gdx only: a list of `(regex, label)` rules, matched with `re.search`
           against each leaf's path, its keys joined by `/` (`"dense/kernel"`,
-          the same for a Linen param dict and an `nnx.State` of `nnx.Param`s);
+          the same for a Linen param dict and an `nnx.State` of `nnx.Param` objects);
           the first match wins and a param that matches no rule raises
           `ValueError` listing it (see `label_by_regex`; print what each leaf
           gets with `gdx.partition_labels(rules, params)`).

@@ -41,6 +41,7 @@ def reset_substate(
       params: the current params (the initial value of a sub-state may depend
         on them: zeros of their shape, a copy of them, ...).
       where: which sub-states to reset, one of
+
         * a key path string as `jax.tree_util.keystr` prints it
           (`"[0]"`, `"[0].mu"`, `".inner_states['adam']"`), or the key path itself;
         * a state class (`gdx.ScaleByAdamState`): every instance of it;

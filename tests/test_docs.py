@@ -1,0 +1,119 @@
+"""The API reference documents every public name once, and the Sphinx build has no warning.
+
+The family pages are generated from the table in `docs/_api.py`; these tests read the pages
+it renders (not its own list of names) and compare them with `dir()` of gdx's namespaces.
+"""
+
+import importlib
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import gdx
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+sys.path.insert(0, str(DOCS))
+import _api  # noqa: E402
+
+sys.path.remove(str(DOCS))
+
+DIRECTIVE = re.compile(r"^\.\. (?:autofunction|autoclass|data):: (\S+)$", re.MULTILINE)
+ALIASES = re.compile(r"^   Also reachable as (.*)\.$", re.MULTILINE)
+
+
+def namespace(name: str) -> types.ModuleType:
+    return gdx.flat if name == "gdx.flat" else importlib.import_module(name)
+
+
+def public_names() -> set[str]:
+    names = set()
+    for ns in _api.NAMESPACES:
+        module = namespace(ns)
+        for name in dir(module):
+            if name.startswith("_") or name in _api.NOT_API.get(ns, ()):
+                continue
+            if not isinstance(getattr(module, name), types.ModuleType):
+                names.add(f"{ns}.{name}")
+    return names
+
+
+def rendered_pages() -> dict[str, str]:
+    pages = _api.entries()
+    return {family.slug: _api.render(family, pages[family.slug]) for family in _api.FAMILIES}
+
+
+def test_the_namespaces_are_the_public_ones():
+    # The subpackages gdx/__init__.py re-exports explicitly (`from gdx import tree as tree`,
+    # `from gdx.fused import flat as flat`) are the namespaces the reference covers.
+    source = Path(gdx.__file__).read_text()
+    reexported = {
+        f"gdx.{name}"
+        for name in re.findall(r"^from gdx(?:\.\w+)? import (\w+) as \1$", source, re.MULTILINE)
+        if isinstance(getattr(gdx, name), types.ModuleType)
+    }
+    assert reexported == set(_api.NAMESPACES) - {"gdx"}
+
+
+def test_every_public_name_is_on_exactly_one_family_page():
+    seen: Counter[str] = Counter()
+    where: dict[str, str] = {}
+    for slug, text in rendered_pages().items():
+        names = DIRECTIVE.findall(text)
+        for line in ALIASES.findall(text):
+            names += re.findall(r"``([^`]+)``", line)
+        for name in names:
+            seen[name] += 1
+            where[name] = slug
+    public = public_names()
+    missing = sorted(public - set(seen))
+    assert not missing, f"public names missing from the API reference (docs/_api.py): {missing}"
+    twice = sorted(name for name, count in seen.items() if count > 1)
+    assert not twice, f"documented more than once: {twice}"
+    assert set(seen) <= public, sorted(set(seen) - public)
+    assert set(where.values()) == {family.slug for family in _api.FAMILIES}, "a family page is empty"
+
+
+def test_reexports_are_documented_once_at_their_home():
+    pages = _api.entries()
+    muon = next(e for e in pages["contrib"] if e.name == "gdx.muon")
+    assert "gdx.contrib.muon" in muon.aliases
+    norm = next(e for e in pages["tree"] if e.name == "gdx.tree.norm")
+    assert "gdx.tree_utils.tree_norm" in norm.aliases
+    assert any(e.name == "gdx.adam" for e in pages["optimizers"])
+    assert any(e.name == "gdx.scale_by_adam" for e in pages["transforms"])
+
+
+def test_names_left_out_of_gdx_flat_are_its_imports():
+    # gdx.flat is a plain module: what NOT_API leaves out must not be defined there.
+    for name in _api.NOT_API["gdx.flat"]:
+        value = getattr(gdx.flat, name)
+        assert getattr(value, "__module__", None) != "gdx.fused.flat", name
+        assert value is getattr(gdx, name, value), name  # OptState, Params: gdx.core's, documented there
+
+
+@pytest.mark.slow
+def test_sphinx_build_has_no_warning(tmp_path):
+    if importlib.util.find_spec("sphinx") is None:
+        pytest.skip("sphinx is not installed: `make install` installs the docs extra (gdx[docs])")
+    sphinx_build = Path(sys.executable).with_name("sphinx-build")
+    command = [str(sphinx_build)] if sphinx_build.exists() else [sys.executable, "-m", "sphinx"]
+    # A copy of docs/, so the build writes neither docs/api/ nor docs/_build/ of the checkout.
+    source = tmp_path / "docs"
+    shutil.copytree(DOCS, source, ignore=shutil.ignore_patterns("_build", "api"))
+    result = subprocess.run(
+        [*command, "-W", "--keep-going", "-q", "-b", "html", str(source), str(tmp_path / "html")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(DOCS.parent)},  # this checkout's gdx
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert (tmp_path / "html" / "api" / "optimizers.html").exists()
