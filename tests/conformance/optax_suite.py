@@ -212,9 +212,12 @@ class _Outcomes:
             BASELINE_FILE.write_text("\n".join([versions_line(), *sorted(self.passing())]) + "\n")
             return
         header, baseline = read_baseline()
-        problems = self.problems(header, baseline)
-        if problems and session.exitstatus == 0:
+        # The verdict is the comparison with the baseline, not pytest's count: the excluded
+        # tests and the tests that fail on unmodified optax too fail here by design.
+        if self.problems(header, baseline):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        elif session.exitstatus == pytest.ExitCode.TESTS_FAILED:
+            session.exitstatus = pytest.ExitCode.OK
 
     def problems(self, header: str, baseline: set[str]) -> list[str]:
         problems = []
@@ -250,6 +253,11 @@ class _Outcomes:
             write(f"conformance problem: {problem}")
         excluded = {t for t in baseline if excluded_reason(t) is not None}
         passes = len(baseline & self.passing())
+        expected = sorted(self.failed - (baseline - excluded))
+        write(
+            f"conformance: of pytest's failures, {len(expected)} are expected: excluded tests, "
+            "or tests that fail on unmodified optax too (not in optax_baseline.txt)"
+        )
         write(
             f"conformance: gdx passes {passes} of {len(baseline)} optax tests "
             f"({len(excluded)} excluded, each documented)"
