@@ -16,14 +16,7 @@ from jax import lax
 
 from gdx import _validate
 from gdx._tree import explicit_sharding, global_norm, promote, promoted
-
-
-def _tree_scale(scalar: Any, tree: Any) -> Any:
-    return jax.tree.map(lambda x: promoted(operator.mul, scalar, x), tree)
-
-
-def _tree_sub(tree_x: Any, tree_y: Any) -> Any:
-    return jax.tree.map(lambda x, y: promoted(operator.sub, x, y), tree_x, tree_y)
+from gdx._tree_math import tree_scale, tree_sub
 
 
 def _vdot(a: Any, b: Any) -> jax.Array:
@@ -48,7 +41,7 @@ def _tree_vdot(tree_x: Any, tree_y: Any) -> Any:
 
 
 def _normalize(tree: Any) -> Any:
-    return _tree_scale(1.0 / global_norm(tree), tree)
+    return tree_scale(1.0 / global_norm(tree), tree)
 
 
 def power_iteration(
@@ -112,7 +105,7 @@ def power_iteration(
 
     def not_converged(loop: tuple[Any, Any, Any, Any]) -> jax.Array:
         eigvec, unnormalized, eig, k = loop
-        residual_norm = global_norm(_tree_sub(unnormalized, _tree_scale(eig, eigvec)))
+        residual_norm = global_norm(tree_sub(unnormalized, tree_scale(eig, eigvec)))
         converged = promoted(
             operator.lt, jnp.abs(promoted(operator.truediv, residual_norm, eig)), error_tolerance
         )
