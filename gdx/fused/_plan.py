@@ -36,8 +36,7 @@ _PACKABLE = {
     "gdx.transforms.momentum": {"trace", "ema"},
     "gdx.transforms.rms": {"scale_by_rss", "scale_by_rms", "scale_by_stddev"},
     "gdx.transforms.scaling": {"scale", "scale_by_schedule"},
-    "gdx.transforms.sign": {"scale_by_lion"},
-    "gdx.transforms.sign_steps": {"scale_by_sign", "scale_by_rprop"},
+    "gdx.transforms.sign": {"scale_by_lion", "scale_by_sign", "scale_by_rprop"},
 }
 
 
