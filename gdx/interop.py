@@ -10,7 +10,7 @@ arrays are passed through untouched (no copy, no cast).
 """
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 import jax
 import numpy as np
@@ -144,7 +144,12 @@ def _placeholder(library: str) -> Any:
         # optax's placeholder class is private: take the instance its public `tree_map_params`
         # passes to an initializer, rather than importing `optax.tree_utils._state_utils`.
         seen: list[Any] = []
-        optax.tree_utils.tree_map_params(lambda params: seen.append(params), lambda value: value, None)
+
+        def capture(params: Any) -> Any:
+            seen.append(params)
+            return ()
+
+        optax.tree_utils.tree_map_params(capture, lambda value: value, cast(Any, ()))
         return type(seen[0])() if seen else _ParamsPlaceholder()
     return _ParamsPlaceholder()
 
