@@ -7,7 +7,13 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import canonical_dtype, cast_like, promoted
-from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx.core import (
+    EmptyState,
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    Updates,
+    record_structure,
+)
 
 
 class ScaleByLionState(NamedTuple):
@@ -85,6 +91,8 @@ def scale_by_lion(
         mu = cast_like(mu, state.mu)
         return new_updates, ScaleByLionState(count=_tree.safe_increment(state.count), mu=mu)
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -105,6 +113,8 @@ def scale_by_sign() -> GradientTransformation:
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         return jax.tree.map(jnp.sign, updates), state
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -220,5 +230,7 @@ def scale_by_rprop(
         return new_updates, ScaleByRpropState(
             step_sizes=step_sizes, prev_updates=cast_like(prev_updates, state.prev_updates)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
