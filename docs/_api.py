@@ -32,11 +32,8 @@ NAMESPACES = (
     "gdx.flat",
 )
 
-# gdx.flat is a plain module (gdx/fused/flat.py) without `__all__`, so its dir() also shows
-# what it imports: these are not its API (gdx.OptState and gdx.Params are documented in core).
-NOT_API = {
-    "gdx.flat": {"Any", "Callable", "Mapping", "OptState", "Params"},
-}
+# Names a namespace shows that are not its API (none today: gdx.flat's `__dir__` lists its own).
+NOT_API: dict[str, set[str]] = {}
 
 
 class Family(NamedTuple):
