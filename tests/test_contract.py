@@ -157,6 +157,10 @@ CASES = [
     # (end shampoo-soap)
 ]
 IDS = [case.name for case in CASES]
+# The cases whose update takes only (grads, state, params): the suites that reuse the contract's
+# cases (precision, reliability, distributed) call `tx.update` directly and run these.
+PLAIN_CASES = [case for case in CASES if case.extra_args is None and not case.per_example]
+PLAIN_IDS = [case.name for case in PLAIN_CASES]
 
 # Curvatures 1 .. 100: condition number 100.
 CURVATURE = {"w": jnp.array([1.0, 10.0, 100.0]), "b": jnp.array(3.0)}

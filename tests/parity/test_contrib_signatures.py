@@ -81,3 +81,8 @@ def test_contrib_state_classes_have_optax_fields():
 def test_every_contrib_name_is_the_same_object_at_the_top_level():
     for name in sorted(_public_names(gdx.contrib)):
         assert getattr(gdx, name, None) is getattr(gdx.contrib, name), f"gdx.contrib.{name} is not gdx.{name}"
+
+
+def test_contrib_names_are_optax_contrib_names():
+    exported = [name for name in dir(gdx.contrib) if not name.startswith("_")]
+    assert exported and all(hasattr(optax.contrib, name) for name in exported)
