@@ -1,4 +1,4 @@
-"""Call-by-call comparison of gdx functions with optax's (tree math, norms, state utilities)."""
+"""Call-by-call comparison of gdx with optax (tree math, norms, state utilities, runs on given grads)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,23 @@ def both(fn_name, *args, **kwargs):
     with optax_promotion():
         theirs = getattr(optax, fn_name)(*args, **kwargs)
     return ours, theirs
+
+
+def run_on_grads(tx, params, grads, promotion):
+    """`tx` over the given per-step `grads` (leading step axis) in one jitted scan, under `promotion`.
+
+    Returns the params before each step (the trajectory) and the final state.
+    """
+    with jax.numpy_dtype_promotion(promotion):
+
+        @jax.jit
+        def scan(params, grads):
+            def body(carry, g):
+                params, state = carry
+                updates, state = tx.update(g, state, params)
+                return (optax.apply_updates(params, updates), state), params
+
+            (_, state), trajectory = jax.lax.scan(body, (params, tx.init(params)), grads)
+            return trajectory, state
+
+        return scan(params, grads)
