@@ -7,9 +7,9 @@ Every public name is re-exported here explicitly from its home module, so
 __version__ = "0.1.0"
 
 # --- core -------------------------------------------------------------------
-from gdx._tree import global_norm as global_norm
-from gdx._tree import safe_increment as safe_increment
-from gdx._tree import safe_int32_increment as safe_int32_increment
+from gdx._common.moments import safe_increment as safe_increment
+from gdx._common.moments import safe_int32_increment as safe_int32_increment
+from gdx._common.tree_math import global_norm as global_norm
 from gdx.core import EmptyState as EmptyState
 from gdx.core import GradientTransformation as GradientTransformation
 from gdx.core import GradientTransformationExtraArgs as GradientTransformationExtraArgs

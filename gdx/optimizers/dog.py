@@ -6,7 +6,10 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import promote, promoted, promoted_py, scalar_dtype, tree_copy
+from gdx._common.tree_math import global_norm
+from gdx._common.tree_math import squared_global_norm as tree_squared_norm
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -15,8 +18,6 @@ from gdx.core import (
     chain,
     identity,
 )
-from gdx.optimizers import _lr_free_math as m
-from gdx.transforms._tree_math import tree_squared_norm
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
 
@@ -43,7 +44,7 @@ class DoWGState(NamedTuple):
 
 
 def _scale(step_size: jax.Array, updates: Any) -> Any:
-    return jax.tree.map(lambda g: m.mul(step_size, g).astype(g.dtype), updates)
+    return jax.tree.map(lambda g: promoted_py(jnp.multiply, step_size, g).astype(g.dtype), updates)
 
 
 def _distance(init_params: Any, params: Any) -> Any:
@@ -79,32 +80,32 @@ def scale_by_dog(init_step: InitStep, eps: jax.typing.ArrayLike = 1e-8) -> Gradi
     """
     who = "scale_by_dog"
     tag, value = _validate_init_step(who, init_step)
-    _validate.non_negative(who, "eps", eps)
+    checks.non_negative(who, "eps", eps)
 
     def init(params):
-        dtype = m.scalar_dtype(params)
+        dtype = scalar_dtype(params)
         if tag == "distance":
             r_eps = value
         elif tag == "heuristic":
-            r_eps = m.mul(value, m.add(1, _tree.global_norm(params)))
+            r_eps = promoted_py(jnp.multiply, value, promoted_py(jnp.add, 1, global_norm(params)))
         else:
             r_eps = 0.0
         return DoGState(
             is_init_step=jnp.asarray(True),
-            init_params=m.tree_copy(params),
+            init_params=tree_copy(params),
             max_dist=jnp.asarray(r_eps).astype(dtype),
             sum_sq_norm_grads=jnp.asarray(0.0, dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
-        max_dist = m.maximum(state.max_dist, _tree.global_norm(_distance(state.init_params, params)))
-        sum_sq_norm_grads = m.add(state.sum_sq_norm_grads, tree_squared_norm(updates))
-        step_size = m.div(max_dist, jnp.sqrt(m.add(sum_sq_norm_grads, eps)))
+        checks.require_params(who, params)
+        checks.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
+        max_dist = promoted(jnp.maximum, state.max_dist, global_norm(_distance(state.init_params, params)))
+        sum_sq_norm_grads = promoted_py(jnp.add, state.sum_sq_norm_grads, tree_squared_norm(updates))
+        step_size = promoted_py(jnp.divide, max_dist, jnp.sqrt(promoted_py(jnp.add, sum_sq_norm_grads, eps)))
         if tag == "learning_rate":
-            step_size = jnp.where(state.is_init_step, *_tree.promote(value, step_size))
+            step_size = jnp.where(state.is_init_step, *promote(value, step_size))
         return _scale(step_size, updates), DoGState(
             is_init_step=jnp.asarray(False),
             init_params=state.init_params,
@@ -115,6 +116,7 @@ def scale_by_dog(init_step: InitStep, eps: jax.typing.ArrayLike = 1e-8) -> Gradi
     return GradientTransformationExtraArgs(init, update)
 
 
+@checks.called_as("dog")
 def dog(
     learning_rate: ScalarOrSchedule = 1.0,
     init_step: InitStep = ("heuristic", 1e-6),
@@ -144,9 +146,7 @@ def dog(
     Dynamic Step Size Schedule", ICML 2023.
     """
     who = "dog"
-    _validate.learning_rate(who, learning_rate)
     _validate_init_step(who, init_step)
-    _validate.non_negative(who, "eps", eps)
     return _with_decay(who, scale_by_dog(init_step, eps), learning_rate, weight_decay, mask)
 
 
@@ -179,21 +179,25 @@ def scale_by_dowg(
     initial = eps if init_estim_sq_dist is None else init_estim_sq_dist
 
     def init(params):
-        dtype = m.scalar_dtype(params)
+        dtype = scalar_dtype(params)
         return DoWGState(
-            init_params=m.tree_copy(params),
+            init_params=tree_copy(params),
             weighted_sq_norm_grads=jnp.asarray(0.0, dtype),
             estim_sq_dist=jnp.asarray(initial).astype(dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
+        checks.require_params(who, params)
+        checks.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
         sq_dist = tree_squared_norm(_distance(state.init_params, params))
-        estim_sq_dist = m.maximum(state.estim_sq_dist, sq_dist)
-        weighted = m.add(m.mul(estim_sq_dist, tree_squared_norm(updates)), state.weighted_sq_norm_grads)
-        step_size = m.div(estim_sq_dist, m.add(jnp.sqrt(weighted), eps))
+        estim_sq_dist = promoted(jnp.maximum, state.estim_sq_dist, sq_dist)
+        weighted = promoted_py(
+            jnp.add,
+            promoted_py(jnp.multiply, estim_sq_dist, tree_squared_norm(updates)),
+            state.weighted_sq_norm_grads,
+        )
+        step_size = promoted_py(jnp.divide, estim_sq_dist, promoted_py(jnp.add, jnp.sqrt(weighted), eps))
         return _scale(step_size, updates), DoWGState(
             init_params=state.init_params,
             weighted_sq_norm_grads=weighted.astype(state.weighted_sq_norm_grads.dtype),
@@ -203,6 +207,7 @@ def scale_by_dowg(
     return GradientTransformationExtraArgs(init, update)
 
 
+@checks.called_as("dowg")
 def dowg(
     learning_rate: ScalarOrSchedule = 1.0,
     init_estim_sq_dist: jax.typing.ArrayLike | None = None,
@@ -230,7 +235,6 @@ def dowg(
     Parameter-Free Gradient Descent Method", NeurIPS 2023.
     """
     who = "dowg"
-    _validate.learning_rate(who, learning_rate)
     _validate_dowg(who, init_estim_sq_dist, eps)
     return _with_decay(who, scale_by_dowg(init_estim_sq_dist, eps), learning_rate, weight_decay, mask)
 
@@ -239,7 +243,7 @@ def _with_decay(
     who: str, core: GradientTransformation, learning_rate: Any, weight_decay: Any, mask: Any
 ) -> GradientTransformation:
     if weight_decay is not None:
-        _validate.non_negative(who, "weight_decay", weight_decay)
+        checks.non_negative(who, "weight_decay", weight_decay)
     chained = chain(
         identity() if weight_decay is None else add_decayed_weights(weight_decay, mask),
         core,
@@ -247,7 +251,7 @@ def _with_decay(
     )
 
     def init(params):
-        _tree.check_float_params(params, who=who)
+        checks.check_float_params(params, who=who)
         return chained.init(params)
 
     return GradientTransformationExtraArgs(init, chained.update)
@@ -257,12 +261,12 @@ def _validate_init_step(who: str, init_step: Any) -> tuple[str, Any]:
     if not isinstance(init_step, tuple | list) or len(init_step) != 2:
         raise ValueError(f"{who}: init_step must be a pair (tag, value), got {init_step!r}")
     tag, value = init_step
-    _validate.one_of(who, "init_step[0]", tag, ("distance", "learning_rate", "heuristic"))
-    _validate.positive(who, "init_step[1]", value)
+    checks.one_of(who, "init_step[0]", tag, ("distance", "learning_rate", "heuristic"))
+    checks.positive(who, "init_step[1]", value)
     return tag, value
 
 
 def _validate_dowg(who: str, init_estim_sq_dist: Any, eps: Any) -> None:
     if init_estim_sq_dist is not None:
-        _validate.positive(who, "init_estim_sq_dist", init_estim_sq_dist)
-    _validate.positive(who, "eps", eps)
+        checks.positive(who, "init_estim_sq_dist", init_estim_sq_dist)
+    checks.positive(who, "eps", eps)

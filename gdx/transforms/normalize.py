@@ -7,8 +7,8 @@ Not to be confused with `gdx.transforms.normalization` (per-leaf centring and
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree
-from gdx._tree import promoted
+from gdx._common.dtypes import promoted
+from gdx._common.tree_math import global_norm
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 NormalizeState = EmptyState
@@ -41,7 +41,7 @@ def normalize() -> GradientTransformation:
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        norm = _tree.global_norm(updates)
+        norm = global_norm(updates)
         # A zero norm means every entry is zero: dividing by 1 keeps them zero instead of NaN.
         norm = jnp.where(norm == 0, jnp.ones_like(norm), norm)
         return jax.tree.map(lambda g: _divide_by_norm(g, norm), updates), state

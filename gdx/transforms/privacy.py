@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import trace
@@ -28,8 +28,8 @@ class DifferentiallyPrivateAggregateState(NamedTuple):
 
 
 def _validate_privacy(who: str, l2_norm_clip: Any, noise_multiplier: Any) -> None:
-    _validate.positive(who, "l2_norm_clip", l2_norm_clip)
-    _validate.non_negative(who, "noise_multiplier", noise_multiplier)
+    checks.positive(who, "l2_norm_clip", l2_norm_clip)
+    checks.non_negative(who, "noise_multiplier", noise_multiplier)
 
 
 def _noise_std(l2_norm_clip: Any, noise_multiplier: Any) -> Any:
@@ -114,6 +114,7 @@ def differentially_private_aggregate(
     return _aggregate(who, l2_norm_clip, noise_multiplier, key)
 
 
+@checks.called_as("dpsgd")
 def dpsgd(
     learning_rate: ScalarOrSchedule,
     l2_norm_clip: jax.typing.ArrayLike,
@@ -149,10 +150,9 @@ def dpsgd(
     (https://arxiv.org/abs/1607.00133).
     """
     who = "dpsgd"
-    _validate.learning_rate(who, learning_rate)
     _validate_privacy(who, l2_norm_clip, noise_multiplier)
     if momentum is not None:
-        _validate.closed_unit(who, "momentum", momentum)
+        checks.closed_unit(who, "momentum", momentum)
     return named_optimizer(
         who,
         _aggregate(who, l2_norm_clip, noise_multiplier, seed),

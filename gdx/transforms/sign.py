@@ -5,8 +5,9 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import canonical_dtype, cast_like, promoted
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, is_none, promoted, tree_zeros_like
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 
 
@@ -50,10 +51,10 @@ def scale_by_lion(
       Chen et al., Symbolic Discovery of Optimization Algorithms, 2023
       (https://arxiv.org/abs/2302.06675).
     """
-    _validate.decay_rate("scale_by_lion", "b1", b1)
-    _validate.decay_rate("scale_by_lion", "b2", b2)
-    _validate.one_of("scale_by_lion", "mode", mode, ("hard", "smooth", "refined"))
-    _validate.finite("scale_by_lion", "smooth_beta", smooth_beta)
+    checks.decay_rate("scale_by_lion", "b1", b1)
+    checks.decay_rate("scale_by_lion", "b2", b2)
+    checks.one_of("scale_by_lion", "mode", mode, ("hard", "smooth", "refined"))
+    checks.finite("scale_by_lion", "smooth_beta", smooth_beta)
     mu_dtype = canonical_dtype(mu_dtype)
 
     def lion_direction(g, mu):
@@ -71,18 +72,18 @@ def scale_by_lion(
         return promoted(jnp.add, promoted(jnp.multiply, 1 - b2, g**1), promoted(jnp.multiply, b2, mu))
 
     def init(params):
-        return ScaleByLionState(count=_tree.zero_count(), mu=_tree.tree_zeros_like(params, mu_dtype))
+        return ScaleByLionState(count=zero_count(), mu=tree_zeros_like(params, mu_dtype))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who="scale_by_lion", what="state.mu")
+        checks.check_same_structure(updates, state.mu, who="scale_by_lion", what="state.mu")
         new_updates = jax.tree.map(
-            lambda g, m: None if g is None else lion_direction(g, m), updates, state.mu, is_leaf=_tree.is_none
+            lambda g, m: None if g is None else lion_direction(g, m), updates, state.mu, is_leaf=is_none
         )
         mu = jax.tree.map(
-            lambda g, m: None if g is None else momentum(g, m), updates, state.mu, is_leaf=_tree.is_none
+            lambda g, m: None if g is None else momentum(g, m), updates, state.mu, is_leaf=is_none
         )
         mu = cast_like(mu, state.mu)
-        return new_updates, ScaleByLionState(count=_tree.safe_increment(state.count), mu=mu)
+        return new_updates, ScaleByLionState(count=safe_increment(state.count), mu=mu)
 
     return GradientTransformationExtraArgs(init, update)

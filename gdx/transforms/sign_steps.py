@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promoted, tree_zeros_like
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
@@ -54,16 +54,15 @@ def validate_rprop_args(
 ) -> None:
     """The construction-time checks of `scale_by_rprop` and `rprop`, naming `who` in the error."""
     _number(who, "learning_rate", learning_rate)
-    _validate.learning_rate(who, learning_rate)
-    _validate.positive(who, "eta_minus", eta_minus)
-    _validate.closed_unit(who, "eta_minus", eta_minus)
-    _validate.finite(who, "eta_plus", eta_plus)
-    plus = _validate.concrete_number(eta_plus)
+    checks.learning_rate(who, learning_rate)
+    checks.all_of(who, "eta_minus", eta_minus, checks.positive, checks.closed_unit)
+    checks.finite(who, "eta_plus", eta_plus)
+    plus = checks.concrete_number(eta_plus)
     if plus is not None and plus < 1:
         raise ValueError(f"{who}: eta_plus must be >= 1, got {eta_plus!r}")
-    _validate.non_negative(who, "min_step_size", min_step_size)
-    _validate.positive(who, "max_step_size", max_step_size)
-    low, high = _validate.concrete_number(min_step_size), _validate.concrete_number(max_step_size)
+    checks.non_negative(who, "min_step_size", min_step_size)
+    checks.positive(who, "max_step_size", max_step_size)
+    low, high = checks.concrete_number(min_step_size), checks.concrete_number(max_step_size)
     if low is not None and high is not None and low > high:
         raise ValueError(
             f"{who}: max_step_size must be >= min_step_size ({min_step_size!r}), got {max_step_size!r}"
@@ -129,11 +128,11 @@ def scale_by_rprop(
                     "real and imaginary parts as two real params"
                 )
         step_sizes = jax.tree.map(lambda x: jnp.full_like(x, learning_rate), params)
-        return ScaleByRpropState(step_sizes=step_sizes, prev_updates=_tree.tree_zeros_like(params))
+        return ScaleByRpropState(step_sizes=step_sizes, prev_updates=tree_zeros_like(params))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.step_sizes, who=who, what="state.step_sizes")
+        checks.check_same_structure(updates, state.step_sizes, who=who, what="state.step_sizes")
         sign_agreement = jax.tree.map(
             lambda g, prev: promoted(jnp.multiply, g, prev), updates, state.prev_updates
         )
