@@ -135,7 +135,8 @@ def caller_names(who: str, name: str) -> tuple[str, str]:
     return caller.who, caller.renames.get(name, name)
 
 
-def _message(who: str, name: str, text: str) -> str:
+def message(who: str, name: str, text: str) -> str:
+    """`"<who>: <name> <text>"` in the caller's names: the message of an error about argument `name`."""
     who, name = caller_names(who, name)
     return f"{who}: {name} {text}"
 
@@ -185,7 +186,7 @@ def _read_number(value: Any) -> float | None:
 
 def fail(who: str, name: str, value: Any, allowed: str) -> None:
     """Raises `ValueError("<who>: <name> must be <allowed>, got <value>")`, in the caller's names."""
-    raise ValueError(_message(who, name, f"must be {allowed}, got {value!r}"))
+    raise ValueError(message(who, name, f"must be {allowed}, got {value!r}"))
 
 
 def _check_finite(who: str, name: str, value: Any, number: float) -> None:
@@ -207,7 +208,7 @@ def check_real_type(who: str, name: str, value: Any) -> None:
         real = jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
         bad = not (real or jnp.issubdtype(dtype, jnp.bool_))
     if bad:
-        raise TypeError(_message(who, name, f"must be a real number, got {value!r} ({type(value).__name__})"))
+        raise TypeError(message(who, name, f"must be a real number, got {value!r} ({type(value).__name__})"))
 
 
 def _in_range(who: str, name: str, value: Any, accept: Callable[[float], bool], allowed: str) -> None:
@@ -263,9 +264,9 @@ def learning_rate(who: str, value: Any, name: str = "learning_rate") -> None:
     if callable(value):
         return
     if isinstance(value, bool) or not _is_number(value):
-        raise TypeError(_message(who, name, f"must be a number >= 0 or a schedule (callable), got {value!r}"))
+        raise TypeError(message(who, name, f"must be a number >= 0 or a schedule (callable), got {value!r}"))
     if _is_array_like(value) and len(value.shape) != 0:
-        raise ValueError(_message(who, name, f"must be a scalar, got an array of shape {tuple(value.shape)}"))
+        raise ValueError(message(who, name, f"must be a scalar, got an array of shape {tuple(value.shape)}"))
     non_negative(who, name, value)
 
 
@@ -275,7 +276,7 @@ def schedule_or_number(who: str, name: str, value: Any) -> None:
     if callable(value):
         return
     if not _is_number(value):
-        raise TypeError(_message(who, name, f"must be a number or a schedule (callable), got {value!r}"))
+        raise TypeError(message(who, name, f"must be a number or a schedule (callable), got {value!r}"))
     finite(who, name, value)
 
 
@@ -328,7 +329,7 @@ def one_of(who: str, name: str, value: Any, allowed: tuple[Any, ...]) -> None:
 def is_callable_or_none(who: str, name: str, value: Any) -> None:
     """`None` or a callable."""
     if value is not None and not callable(value):
-        raise TypeError(_message(who, name, f"must be callable or None, got {value!r}"))
+        raise TypeError(message(who, name, f"must be callable or None, got {value!r}"))
 
 
 def _is_array_like(value: Any) -> bool:

@@ -13,11 +13,6 @@ from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
-def _validate_adamax_args(who: str, learning_rate: Any, b1: Any, b2: Any, eps: Any) -> None:
-    checks.learning_rate(who, learning_rate)
-    checks.adam_moments(who, b1, b2, eps)
-
-
 @checks.called_as("adamax")
 def adamax(
     learning_rate: ScalarOrSchedule,
@@ -49,7 +44,6 @@ def adamax(
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, section 7.
     """
     who = "adamax"
-    _validate_adamax_args(who, learning_rate, b1, b2, eps)
     return named_optimizer(
         who, scale_by_adamax(b1=b1, b2=b2, eps=eps, nu_dtype=nu_dtype), scale_by_learning_rate(learning_rate)
     )
@@ -84,7 +78,6 @@ def adamaxw(
     "Decoupled Weight Decay Regularization", ICLR 2019.
     """
     who = "adamaxw"
-    _validate_adamax_args(who, learning_rate, b1, b2, eps)
     return named_optimizer(
         who,
         scale_by_adamax(b1=b1, b2=b2, eps=eps, nu_dtype=nu_dtype),

@@ -44,8 +44,6 @@ def optimistic_gradient_descent(
     Approach", AISTATS 2020 (https://arxiv.org/abs/1901.08511).
     """
     who = "optimistic_gradient_descent"
-    validate_optimism(who, "alpha", alpha)
-    validate_optimism(who, "beta", beta)
     return named_optimizer(
         who,
         scale_by_optimistic_gradient(alpha=alpha, beta=beta),  # type: ignore[arg-type]
@@ -146,8 +144,6 @@ def optimistic_adam_v2(
     (https://arxiv.org/abs/1711.00141).
     """
     who = "optimistic_adam_v2"
-    validate_optimism(who, "alpha", alpha)
-    validate_optimism(who, "beta", beta)
     return named_optimizer(
         who,
         scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype, nesterov=nesterov),

@@ -48,6 +48,10 @@ def polyak_sgd(
       Polyak Stepsize and Function Splitting in ERM, 2023.
     """
     who = "polyak_sgd"
+    if callable(max_learning_rate):  # a cap on the Polyak step, read as a number (as in optax)
+        raise TypeError(
+            f"{who}: max_learning_rate must be a number, not a schedule, got {max_learning_rate!r}"
+        )
     checks.non_negative(who, "max_learning_rate", max_learning_rate)
     checks.learning_rate(who, scaling, name="scaling")
     checks.finite(who, "f_min", f_min)

@@ -9,7 +9,7 @@ from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import ema
 from gdx.transforms.scaling import scale, scale_by_learning_rate
-from gdx.transforms.sign_steps import scale_by_rprop, scale_by_sign, validate_rprop_args
+from gdx.transforms.sign import scale_by_rprop, scale_by_sign
 
 
 @checks.called_as("sign_sgd")
@@ -104,7 +104,6 @@ def rprop(
     "Empirical evaluation of the improved Rprop learning algorithms", 2003.
     """
     who = "rprop"
-    validate_rprop_args(who, learning_rate, eta_minus, eta_plus, min_step_size, max_step_size)
     return named_optimizer(
         who,
         scale_by_rprop(

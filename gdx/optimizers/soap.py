@@ -10,7 +10,7 @@ from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
-from gdx.transforms.soap import scale_by_soap, validate_soap_args
+from gdx.transforms.soap import scale_by_soap
 
 
 @checks.called_as("soap")
@@ -51,7 +51,6 @@ def soap(
     ICLR 2025 (arXiv 2409.11321).
     """
     who = "soap"
-    validate_soap_args(who, b1, b2, shampoo_beta, eps, precondition_frequency, max_precond_dim)
     return named_optimizer(
         who,
         scale_by_soap(b1, b2, shampoo_beta, eps, precondition_frequency, max_precond_dim),

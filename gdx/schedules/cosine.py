@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from gdx._common import checks
 from gdx._common.dtypes import float_count
 from gdx.core import Schedule
-from gdx.schedules.join import join_schedules
+from gdx.schedules.joined import join_schedules
 from gdx.schedules.polynomial import _polynomial, piecewise_interpolate_schedule
 
 

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from gdx._common import checks
 from gdx._common.dtypes import cast_like, promoted, tree_zeros_like
 from gdx._common.moments import update_moment
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 
 
 class ScaleByAdaDeltaState(NamedTuple):
@@ -66,5 +66,7 @@ def scale_by_adadelta(
         e_x = update_moment(steps, state.e_x, rho, 2)
         new_updates = jax.tree.map(lambda u, g: u.astype(g.dtype), steps, updates)
         return new_updates, ScaleByAdaDeltaState(e_g=cast_like(e_g, state.e_g), e_x=cast_like(e_x, state.e_x))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

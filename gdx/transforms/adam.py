@@ -23,7 +23,7 @@ from gdx._common.moments import (
     update_moment_per_elem_norm,
     zero_count,
 )
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 
 
 def _divide_by_root(m: Any, v: Any, g: Any, eps: Any, eps_root: Any | None) -> Any:
@@ -140,6 +140,8 @@ def scale_by_adam(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -230,6 +232,8 @@ def scale_by_amsgrad(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu), nu_max=nu_max
         )
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -297,5 +301,7 @@ def scale_by_adamax(
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

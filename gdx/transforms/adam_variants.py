@@ -26,7 +26,7 @@ from gdx._common.moments import (
     zero_count,
 )
 from gdx._common.tree_math import abs_sq
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 from gdx.transforms.adam import (
     ScaleByAdamState,
     _bias_corrected_first_moment,
@@ -112,6 +112,8 @@ def scale_by_belief(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -187,6 +189,8 @@ def scale_by_yogi(
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -284,5 +288,7 @@ def scale_by_radam(
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from gdx._common import checks
 from gdx._common.dtypes import canonical_dtype, cast_like, is_none, promoted, tree_zeros_like
 from gdx._common.moments import bias_correction, safe_increment, zero_count
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, record_structure
 
 
 class TraceState(NamedTuple):
@@ -70,6 +70,8 @@ def trace(
         )
         return new_updates, TraceState(trace=cast_like(new_trace, state.trace))
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -114,5 +116,7 @@ def ema(
             lambda u, g: None if g is None else u.astype(g.dtype), new_updates, updates, is_leaf=is_none
         )
         return new_updates, EmaState(count=count, ema=cast_like(new_ema, state.ema))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

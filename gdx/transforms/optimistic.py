@@ -25,7 +25,9 @@ class ScaleByOptimisticGradientState(NamedTuple):
 def validate_optimism(who: str, name: str, value: Any) -> None:
     """An optimism coefficient: a finite number (any sign), not a schedule."""
     if callable(value):
-        raise TypeError(f"{who}: {name} must be a number, not a schedule (as in optax), got {value!r}")
+        raise TypeError(
+            checks.message(who, name, f"must be a number, not a schedule (as in optax), got {value!r}")
+        )
     checks.finite(who, name, value)
 
 

@@ -45,7 +45,9 @@ def validate_soap_args(
     checks.finite(who, "shampoo_beta", shampoo_beta)
     beta = checks.concrete_number(shampoo_beta)
     if beta is not None and beta >= 1:
-        raise ValueError(f"{who}: shampoo_beta must be < 1 (negative means b2), got {shampoo_beta!r}")
+        raise ValueError(
+            checks.message(who, "shampoo_beta", f"must be < 1 (negative means b2), got {shampoo_beta!r}")
+        )
     checks.non_negative(who, "eps", eps)
     checks.positive_int(who, "precondition_frequency", precondition_frequency)
     checks.positive_int(who, "max_precond_dim", max_precond_dim)

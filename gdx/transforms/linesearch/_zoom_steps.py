@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from gdx._common.dtypes import cast_like
 from gdx._common.moments import safe_increment, zero_count
 from gdx._common.tree_math import tree_add_scale, tree_real_vdot, tree_where
-from gdx.transforms.linesearch import cond_print
+from gdx.transforms.linesearch.backtracking import cond_print
 
 FLAG_INTERVAL_NOT_FOUND = (
     "No interval satisfying curvature condition. "

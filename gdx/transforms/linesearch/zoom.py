@@ -15,8 +15,8 @@ from gdx._common.dtypes import cast_like, dtype_of, linesearch_scalar_dtype, pro
 from gdx._common.moments import zero_count
 from gdx._common.tree_math import tree_scale
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
-from gdx.transforms._zoom_steps import ZoomConfig, zoom_search
-from gdx.transforms.linesearch import (
+from gdx.transforms.linesearch._zoom_steps import ZoomConfig, zoom_search
+from gdx.transforms.linesearch.backtracking import (
     check_increase_factor,
     check_objective_args,
     hyperparameter,
