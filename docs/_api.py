@@ -60,7 +60,7 @@ FAMILIES = (
         "core",
         "Core",
         "The protocol (``GradientTransformation``, ``init``/``update``), ``chain`` and the types.",
-        modules=("gdx.core", "gdx.protocol", "gdx._tree", "gdx.interop", "gdx.numerics"),
+        modules=("gdx.core", "gdx.protocol", "gdx._common.moments", "gdx._common.norms", "gdx.interop", "gdx.numerics"),
         namespaces=("gdx",),
     ),
     Family(
@@ -132,7 +132,8 @@ FAMILIES = (
             "gdx.tree_utils",
             "gdx.tree_math",
             "gdx._tree_like",
-            "gdx._tree_math",
+            "gdx._common.tree_math",
+            "gdx._common.dtypes",
             "gdx._state_utils",
         ),
         namespaces=("gdx.tree", "gdx.tree_utils"),

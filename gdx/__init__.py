@@ -20,9 +20,9 @@ from gdx import tree as tree
 from gdx import tree_utils as tree_utils
 
 # Tree helpers optax exports at its top level.
-from gdx._tree import global_norm as global_norm
-from gdx._tree import safe_increment as safe_increment
-from gdx._tree import safe_int32_increment as safe_int32_increment
+from gdx._common.moments import safe_increment as safe_increment
+from gdx._common.moments import safe_int32_increment as safe_int32_increment
+from gdx._common.tree_math import global_norm as global_norm
 
 # The protocol, chain and the types.
 from gdx.core import EmptyState as EmptyState
