@@ -60,7 +60,14 @@ FAMILIES = (
         "core",
         "Core",
         "The protocol (``GradientTransformation``, ``init``/``update``), ``chain`` and the types.",
-        modules=("gdx.core", "gdx.protocol", "gdx._common.moments", "gdx._common.norms", "gdx.interop", "gdx.numerics"),
+        modules=(
+            "gdx.core",
+            "gdx.protocol",
+            "gdx._common.moments",
+            "gdx._common.norms",
+            "gdx.interop",
+            "gdx.numerics",
+        ),
         namespaces=("gdx",),
     ),
     Family(
