@@ -7,6 +7,7 @@ DOCS = Path(__file__).resolve().parent
 sys.path[:0] = [str(DOCS.parent), str(DOCS)]  # this checkout's gdx, then docs/_api.py
 
 import _api  # noqa: E402
+import _plots  # noqa: E402
 
 import gdx  # noqa: E402
 
@@ -24,7 +25,8 @@ extensions = [
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build"]
+# _generated/ holds the figures _plots.py writes; gallery/ the examples' PNGs and printed output.
+exclude_patterns = ["_build", "_generated", "gallery"]
 
 # Google-style docstrings (Args:, Returns:, Raises:, Example:).
 napoleon_google_docstring = True
@@ -44,6 +46,7 @@ html_title = f"gdx {release}"
 # MathJax is loaded from its CDN when a reader opens a page; the build itself is offline.
 
 _api.write_pages(DOCS / "api")
+_plots.write(DOCS / "_generated")  # every schedule, the diagnostics figures: computed at each build
 
 
 def returns_as_field(app, what, name, obj, options, lines: list[str]) -> None:
