@@ -178,12 +178,16 @@ from gdx.transforms.step_size import scale_by_polyak as scale_by_polyak
 from gdx.optimizers.lbfgs import lbfgs as lbfgs
 from gdx.transforms.lbfgs import ScaleByLBFGSState as ScaleByLBFGSState
 from gdx.transforms.lbfgs import scale_by_lbfgs as scale_by_lbfgs
-from gdx.transforms.linesearch import ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState
-from gdx.transforms.linesearch import scale_by_backtracking_linesearch as scale_by_backtracking_linesearch
-from gdx.transforms.linesearch import value_and_grad_from_state as value_and_grad_from_state
-from gdx.transforms.zoom_linesearch import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
-from gdx.transforms.zoom_linesearch import ZoomLinesearchInfo as ZoomLinesearchInfo
-from gdx.transforms.zoom_linesearch import scale_by_zoom_linesearch as scale_by_zoom_linesearch
+from gdx.transforms.linesearch.backtracking import (
+    ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState,
+)
+from gdx.transforms.linesearch.backtracking import (
+    scale_by_backtracking_linesearch as scale_by_backtracking_linesearch,
+)
+from gdx.transforms.linesearch.backtracking import value_and_grad_from_state as value_and_grad_from_state
+from gdx.transforms.linesearch.zoom import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
+from gdx.transforms.linesearch.zoom import ZoomLinesearchInfo as ZoomLinesearchInfo
+from gdx.transforms.linesearch.zoom import scale_by_zoom_linesearch as scale_by_zoom_linesearch
 # (end catalog-lbfgs)
 
 # --- catalog: wrappers and combinators ----------------------------------------
@@ -310,11 +314,11 @@ from gdx.optimizers.schedule_free import schedule_free_eval_params as schedule_f
 from gdx.optimizers.schedule_free import schedule_free_sgd as schedule_free_sgd
 from gdx.transforms.ademamix import ScaleByAdemamixState as ScaleByAdemamixState
 from gdx.transforms.ademamix import ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState
-from gdx.transforms.ademamix import ademamix as ademamix
+from gdx.optimizers.ademamix import ademamix as ademamix
 from gdx.transforms.ademamix import scale_by_ademamix as scale_by_ademamix
 from gdx.transforms.ademamix import scale_by_simplified_ademamix as scale_by_simplified_ademamix
-from gdx.transforms.ademamix import simplified_ademamix as simplified_ademamix
-from gdx.transforms.adopt import adopt as adopt
+from gdx.optimizers.ademamix import simplified_ademamix as simplified_ademamix
+from gdx.optimizers.adopt import adopt as adopt
 from gdx.transforms.adopt import scale_by_adopt as scale_by_adopt
 from gdx.transforms.muon import MuonDimensionNumbers as MuonDimensionNumbers
 from gdx.transforms.muon import MuonState as MuonState
@@ -328,13 +332,13 @@ from gdx.optimizers.prodigy import prodigy as prodigy
 from gdx.optimizers.prodigy import ProdigyState as ProdigyState
 from gdx.optimizers.dadapt import dadapt_adamw as dadapt_adamw
 from gdx.optimizers.dadapt import DAdaptAdamWState as DAdaptAdamWState
-from gdx.transforms.cocob import cocob as cocob
-from gdx.transforms.cocob import scale_by_cocob as scale_by_cocob
-from gdx.transforms.cocob import COCOBState as COCOBState
+from gdx.optimizers.cocob import cocob as cocob
+from gdx.transforms.lr_free.cocob import scale_by_cocob as scale_by_cocob
+from gdx.transforms.lr_free.cocob import COCOBState as COCOBState
 from gdx.optimizers.dog import dog as dog
-from gdx.optimizers.dog import DoGState as DoGState
+from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.optimizers.dog import dowg as dowg
-from gdx.optimizers.dog import DoWGState as DoWGState
+from gdx.transforms.lr_free.dog import DoWGState as DoWGState
 from gdx.wrappers.mechanize import mechanize as mechanize
 from gdx.wrappers.mechanize import MechanicState as MechanicState
 from gdx.optimizers.momo import momo as momo
@@ -344,10 +348,10 @@ from gdx.optimizers.momo import MomoAdamState as MomoAdamState
 
 # (end contrib-lr-free)
 # (begin contrib-rest)
-from gdx.optimizers.madgrad import MadgradState as MadgradState
+from gdx.transforms.madgrad import MadgradState as MadgradState
 from gdx.optimizers.madgrad import madgrad as madgrad
-from gdx.optimizers.madgrad import scale_by_madgrad as scale_by_madgrad
-from gdx.transforms.acprop import acprop as acprop
+from gdx.transforms.madgrad import scale_by_madgrad as scale_by_madgrad
+from gdx.optimizers.acprop import acprop as acprop
 from gdx.transforms.acprop import scale_by_acprop as scale_by_acprop
 from gdx.transforms.normalize import NormalizeState as NormalizeState
 from gdx.transforms.normalize import normalize as normalize
@@ -355,14 +359,14 @@ from gdx.wrappers.complex_split import SplitRealAndImaginaryState as SplitRealAn
 from gdx.wrappers.complex_split import split_real_and_imaginary as split_real_and_imaginary
 from gdx.transforms.privacy import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState
 from gdx.transforms.privacy import differentially_private_aggregate as differentially_private_aggregate
-from gdx.transforms.privacy import dpsgd as dpsgd
-from gdx.optimizers.galore import GaLoreDimensionNumbers as GaLoreDimensionNumbers
-from gdx.optimizers.galore import GaLoreState as GaLoreState
+from gdx.optimizers.dpsgd import dpsgd as dpsgd
+from gdx.transforms.galore import GaLoreDimensionNumbers as GaLoreDimensionNumbers
+from gdx.transforms.galore import GaLoreState as GaLoreState
 from gdx.optimizers.galore import galore as galore
-from gdx.optimizers.galore import scale_by_galore as scale_by_galore
-from gdx.optimizers.sophia import HutchinsonState as HutchinsonState
-from gdx.optimizers.sophia import SophiaState as SophiaState
-from gdx.optimizers.sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian
+from gdx.transforms.galore import scale_by_galore as scale_by_galore
+from gdx.transforms.sophia import HutchinsonState as HutchinsonState
+from gdx.transforms.sophia import SophiaState as SophiaState
+from gdx.transforms.sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian
 from gdx.optimizers.sophia import sophia as sophia
 
 # (end contrib-rest)

@@ -4,8 +4,8 @@ from gdx import _validate
 from gdx.core import GradientTransformation, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.lbfgs import scale_by_lbfgs
+from gdx.transforms.linesearch.zoom import scale_by_zoom_linesearch
 from gdx.transforms.scaling import scale, scale_by_learning_rate
-from gdx.transforms.zoom_linesearch import scale_by_zoom_linesearch
 
 
 def lbfgs(

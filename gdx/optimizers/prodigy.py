@@ -5,9 +5,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from gdx import _lr_free_math as m
 from gdx import _tree, _validate
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
-from gdx.optimizers import _lr_free_math as m
 from gdx.transforms._tree_math import tree_vdot
 
 

@@ -1,4 +1,4 @@
-"""ADOPT: Adam that normalizes the gradient by the *previous* second moment (`scale_by_adopt`, `adopt`).
+"""ADOPT: Adam that normalizes the gradient by the *previous* second moment (`scale_by_adopt`).
 
 The arithmetic mirrors `optax.contrib` 0.2.8 operation for operation.
 """
@@ -11,10 +11,8 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule
-from gdx.optimizers._base import named_optimizer
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.transforms.adam import ScaleByAdamState
-from gdx.transforms.scaling import scale_by_learning_rate
 
 
 def _validate_adopt(who: str, b1: Any, b2: Any, eps: Any, clip_value_fn: Any) -> None:
@@ -97,49 +95,3 @@ def scale_by_adopt(
         )
 
     return GradientTransformationExtraArgs(init, update)
-
-
-def adopt(
-    learning_rate: ScalarOrSchedule,
-    b1: jax.typing.ArrayLike = 0.9,
-    b2: jax.typing.ArrayLike = 0.9999,
-    eps: jax.typing.ArrayLike = 1e-6,
-    mu_dtype: Any | None = None,
-    *,
-    nesterov: bool = False,
-    use_clipping: bool = True,
-    clip_value_fn: Callable[[jax.Array], jax.Array] = lambda x: x**0.25,
-) -> GradientTransformation:
-    """The ADOPT optimizer: `scale_by_adopt` followed by the learning rate.
-
-    Update rule: `u <- -lr * scale_by_adopt(g)` (see `scale_by_adopt`). The
-    first step only initializes the second moment, so it moves nothing.
-
-    Args:
-      learning_rate: a number >= 0 or a schedule.
-      b1, b2, eps, mu_dtype, nesterov, use_clipping, clip_value_fn: as in
-        `scale_by_adopt` (defaults 0.9, 0.9999, 1e-6, None, False, True, `t**0.25`).
-
-    Returns:
-      A `GradientTransformation` with state `(ScaleByAdamState(count, mu, nu),
-      <learning-rate state>)`, as `optax.contrib.adopt`.
-
-    Reference: Taniguchi et al., "ADOPT: Modified Adam Can Converge with Any beta2
-    with the Optimal Rate", NeurIPS 2024.
-    """
-    who = "adopt"
-    _validate.learning_rate(who, learning_rate)
-    _validate_adopt(who, b1, b2, eps, clip_value_fn)
-    return named_optimizer(
-        who,
-        scale_by_adopt(
-            b1=b1,
-            b2=b2,
-            eps=eps,
-            mu_dtype=mu_dtype,
-            nesterov=nesterov,
-            use_clipping=use_clipping,
-            clip_value_fn=clip_value_fn,
-        ),
-        scale_by_learning_rate(learning_rate),
-    )

@@ -5,6 +5,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from gdx import _lr_free_math as m
 from gdx import _tree, _validate
 from gdx.core import (
     GradientTransformation,
@@ -13,7 +14,6 @@ from gdx.core import (
     Updates,
     with_extra_args_support,
 )
-from gdx.optimizers import _lr_free_math as m
 from gdx.transforms._tree_math import tree_vdot
 
 

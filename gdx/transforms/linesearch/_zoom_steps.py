@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from gdx import _tree
 from gdx._tree import cast_like
 from gdx.transforms._tree_math import tree_add_scale, tree_real_vdot, tree_where
-from gdx.transforms.linesearch import cond_print
+from gdx.transforms.linesearch.backtracking import cond_print
 
 FLAG_INTERVAL_NOT_FOUND = (
     "No interval satisfying curvature condition. "

@@ -5,7 +5,7 @@ optax: `update(updates, state, params, value=f(params), grad=grad_f(params),
 value_fn=f, **data)`, where `data` are the further keyword arguments of `f`.
 Operation for operation as optax 0.2.8 (`optax._src.linesearch`), so float32
 results agree with optax bit for bit. The zoom (strong Wolfe) line search lives
-in `gdx.transforms.zoom_linesearch`.
+in `gdx.transforms.linesearch.zoom`.
 """
 
 import functools

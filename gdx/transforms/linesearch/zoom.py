@@ -14,8 +14,8 @@ from gdx import _tree, _validate
 from gdx._tree import cast_like
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms._tree_math import linesearch_scalar_dtype, tree_scale
-from gdx.transforms._zoom_steps import ZoomConfig, zoom_search
-from gdx.transforms.linesearch import (
+from gdx.transforms.linesearch._zoom_steps import ZoomConfig, zoom_search
+from gdx.transforms.linesearch.backtracking import (
     check_increase_factor,
     check_objective_args,
     hyperparameter,
