@@ -7,6 +7,7 @@ DOCS = Path(__file__).resolve().parent
 sys.path[:0] = [str(DOCS.parent), str(DOCS)]  # this checkout's gdx, then docs/_api.py
 
 import _api  # noqa: E402
+import _math  # noqa: E402
 import _plots  # noqa: E402
 
 import gdx  # noqa: E402
@@ -81,5 +82,11 @@ def returns_as_field(app, what, name, obj, options, lines: list[str]) -> None:
     lines[:] = out
 
 
+def rules_as_math(app, what, name, obj, options, lines: list[str]) -> None:
+    """Typeset each docstring's update rule (a pseudo-code literal block) as math: docs/_math.py."""
+    _math.rules_as_math(lines)
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", returns_as_field, priority=400)  # napoleon's runs at 500
+    app.connect("autodoc-process-docstring", rules_as_math, priority=400)
