@@ -94,11 +94,9 @@ def _escape(text: str) -> str:
 
 
 def _text(text: str) -> str:
-    text = text.replace("`", "")
-    for char in "\\{}$&#%_^~":
-        text = text.replace(
-            char, {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}"}.get(char, "\\" + char)
-        )
+    # MathJax shows \text{...} verbatim (no macros): only the braces and `&` must not reach it.
+    for old, new in (("`", ""), ("\\", "/"), ("{", "("), ("}", ")"), ("&", "and"), ("$", "")):
+        text = text.replace(old, new)
     return rf"\text{{{text}}}"
 
 

@@ -33,7 +33,9 @@ exclude_patterns = ["_build", "_generated", "gallery"]
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 autodoc_member_order = "bysource"
-autodoc_typehints = "signature"
+# Signatures show names and defaults, as a call is written (`adam(learning_rate, b1=0.9, ...)`):
+# the annotations expand gdx's type aliases (ScalarOrSchedule) into unions many lines long.
+autodoc_typehints = "none"
 autodoc_preserve_defaults = True  # show `b1=0.9`, and a schedule default as written
 autosummary_generate = False  # the family pages in api/ are written by _api.py
 add_module_names = False
@@ -44,6 +46,8 @@ myst_enable_extensions = ["dollarmath"]
 
 html_theme = "alabaster"
 html_title = f"gdx {release}"
+# alabaster's default 940px page scrolls most code blocks and squeezes the tables sideways.
+html_theme_options = {"page_width": "1240px", "sidebar_width": "250px"}
 # MathJax is loaded from its CDN when a reader opens a page; the build itself is offline.
 
 _api.write_pages(DOCS / "api")
