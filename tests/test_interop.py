@@ -14,8 +14,8 @@ import optax
 import pytest
 
 import gdx
+from tests.parity.calls import assert_trees_close
 from tests.parity.harness import grad_sequence, make_params
-from tests.parity.test_catalog_e_parity import assert_trees_close
 
 MASK = {
     "dense": {"kernel": True, "bias": False},

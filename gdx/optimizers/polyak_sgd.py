@@ -48,6 +48,10 @@ def polyak_sgd(
       Polyak Stepsize and Function Splitting in ERM, 2023.
     """
     who = "polyak_sgd"
+    if callable(max_learning_rate):  # a cap on the Polyak step, read as a number (as in optax)
+        raise TypeError(
+            f"{who}: max_learning_rate must be a number, not a schedule, got {max_learning_rate!r}"
+        )
     _validate.non_negative(who, "max_learning_rate", max_learning_rate)
     _validate.learning_rate(who, scaling, name="scaling")
     _validate.finite(who, "f_min", f_min)

@@ -57,6 +57,10 @@ def scale_by_polyak(
     """
     who = "scale_by_polyak"
     _validate.finite(who, "f_min", f_min)
+    if callable(max_learning_rate):  # a cap on the Polyak step, read as a number (as in optax)
+        raise TypeError(
+            f"{who}: max_learning_rate must be a number, not a schedule, got {max_learning_rate!r}"
+        )
     _validate.non_negative(who, "max_learning_rate", max_learning_rate)
     _validate.non_negative(who, "eps", eps)
     _validate.one_of(who, "variant", variant, ("sps", "sps+"))

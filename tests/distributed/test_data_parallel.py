@@ -20,7 +20,9 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import gdx
-from tests.test_contract import CASES, IDS, quadratic_loss, quadratic_params
+from tests.test_contract import PLAIN_CASES as CASES
+from tests.test_contract import PLAIN_IDS as IDS
+from tests.test_contract import quadratic_loss, quadratic_params
 
 DEVICES = 8
 STEPS = 3

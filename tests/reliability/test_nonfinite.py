@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 
 import gdx
-from tests.test_contract import CASES, IDS, quadratic_loss, quadratic_params
+from tests.test_contract import PLAIN_CASES as CASES
+from tests.test_contract import PLAIN_IDS as IDS
+from tests.test_contract import quadratic_loss, quadratic_params
 
 NO_POISON = {"sgd", "sign_sgd", "fromage", "noisy_sgd"}
 STALLS = {"adagrad"}

@@ -94,7 +94,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     (
         "momo",
         # weight_decay > 0: gdx differs on purpose (see gdx.momo); checked against NumPy in
-        # tests/optimizers/test_contrib_lr_free_behaviour.py.
+        # tests/optimizers/test_lr_free.py.
         dict(learning_rate=decaying, beta=0.8, lower_bound=0.1, adapt_lower_bound=True),
     ),
     ("momo_adam", {}),
