@@ -48,6 +48,8 @@ html_theme = "alabaster"
 html_title = f"gdx {release}"
 # alabaster's default 940px page scrolls most code blocks and squeezes the tables sideways.
 html_theme_options = {"page_width": "1240px", "sidebar_width": "250px"}
+html_static_path = ["_static"]
+html_css_files = ["gdx.css"]  # tables of defaults: wrapping code, top-aligned cells
 # MathJax is loaded from its CDN when a reader opens a page; the build itself is offline.
 
 _api.write_pages(DOCS / "api")
