@@ -41,6 +41,7 @@ GREEK = {
     "psi": r"\psi",
     "omega": r"\omega",
     "lr": r"\eta",
+    "lamb": r"\lambda",  # madgrad's lambda
     "b1": r"\beta_1",
     "b2": r"\beta_2",
     "b3": r"\beta_3",
@@ -212,12 +213,52 @@ def expression(source: str) -> str:
     source = re.sub(r"\|([^|]+)\|", r"abs(\1)", source)  # |c| -> abs(c)
     source = re.sub(r"<([^<>=]+,[^<>=]+)>", r"inner(\1)", source)  # <g, x> -> inner(g, x)
     source = re.sub(r"\b([A-Za-z]\w*)_\{([^{}]+)\}", r"\1[\2]", source)  # s_{t-1} -> s[t-1]
+    source = source.strip()
     try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError as error:
-        raise Untranslatable(source) from error
-    _SOURCE[0] = source.strip()
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        source = JUXTAPOSED.sub(_times, source)  # `lamb g**2`, `2 t b2**t`, `z A`: products
+        try:
+            tree = ast.parse(source, mode="eval")
+        except SyntaxError as error:
+            raise Untranslatable(source) from error
+    _SOURCE[0] = source
     return latex(tree.body)
+
+
+# Two operands side by side (`lamb g`, `2 t`, `) x`), neither of them a Python keyword.
+JUXTAPOSED = re.compile(r"(?P<left>[\w.)\]]+)\s+(?=(?P<right>[A-Za-z_(][\w.]*))")
+KEYWORDS = {
+    "if",
+    "else",
+    "and",
+    "or",
+    "not",
+    "for",
+    "in",
+    "is",
+    "lambda",
+    "where",
+    "of",
+    "at",
+    "then",
+    "when",
+}
+
+
+def _times(match: re.Match[str]) -> str:
+    left, right = match.group("left"), match.group("right")
+    if _symbol(left.rstrip(")]")) and _symbol(right.lstrip("(")):
+        return left + " * "
+    return match.group(0)  # prose (`shrink it`), a keyword: left as is, so the parse fails
+
+
+def _symbol(token: str) -> bool:
+    """A number, a short name (`g`, `x0`, `P_k`) or a Greek one: what juxtaposition multiplies."""
+    head = token.split("_")[0]
+    if token in KEYWORDS:
+        return False
+    return not token or bool(re.fullmatch(r"[\d.]+", token)) or len(head) <= 2 or head in GREEK
 
 
 LABEL = re.compile(r"^(?P<label>[A-Za-z][\w ,]*):\s+(?P<rest>\S.*)$")
@@ -236,11 +277,18 @@ def _note(note: str) -> str:
     return rf" \qquad {_text(words)}"
 
 
-def line_as_math(line: str) -> list[str]:
-    """One line of pseudo-code as rows of an `aligned` environment."""
+def line_as_math(line: str, indent: int = 0) -> list[str]:
+    """One line of pseudo-code as rows of an `aligned` environment (`indent`: nesting depth)."""
     code, _, comment = line.partition("#")
     code = code.strip()
     tail = rf" \qquad {_text(comment.strip())}" if comment.strip() else ""
+    if code.endswith(":") and not ASSIGN.match(code):  # `if rho >= threshold:`, `factored leaf:`
+        head = code[:-1].strip()
+        if head.startswith("if "):
+            return [rf"&\text{{if }} {expression(head[3:])}\text{{:}}{tail}"]
+        if head == "else":
+            return [rf"&\text{{else:}}{tail}"]
+        return [rf"&{_text(code)}{tail}"]
     prefix = ""
     label = LABEL.match(code)
     if label and not ASSIGN.match(code):
@@ -252,7 +300,7 @@ def line_as_math(line: str) -> list[str]:
         trailer = TRAILER.match(statement)
         if trailer and not _parses(statement):
             statement, note = trailer.group("code"), _note(trailer.group("note"))
-        rows.append(_row(statement, (prefix if k == 0 else "") + "", note))
+        rows.append(_row(statement, (prefix if k == 0 else "") + r"\quad " * indent, note))
     if not rows:
         raise Untranslatable(line)
     rows[-1] += tail
@@ -292,13 +340,27 @@ def _joined(body: list[str]) -> list[str]:
     return out
 
 
+def _depths(lines: list[str]) -> list[int]:
+    """How deep each line is nested under a header line (one ending with `:`) above it."""
+    depths, stack = [], []  # stack: the indents of the open headers
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        while stack and indent <= stack[-1]:
+            stack.pop()
+        depths.append(len(stack))
+        if line.split("#", 1)[0].rstrip().endswith(":"):
+            stack.append(indent)
+    return depths
+
+
 def _open(line: str) -> bool:
     code = line.split("#", 1)[0]
     return code.count("(") > code.count(")")
 
 
 def block_as_math(body: list[str]) -> list[str]:
-    rows = [row for line in _joined(body) for row in line_as_math(line)]
+    lines = _joined(body)
+    rows = [row for line, depth in zip(lines, _depths(lines)) for row in line_as_math(line, depth)]
     return [r"\begin{aligned}", *(row + r" \\" for row in rows[:-1]), rows[-1], r"\end{aligned}"]
 
 

@@ -186,4 +186,4 @@ def test_update_rules_are_typeset_as_math():
         for page in _api.entries().values()
         for e in page
     )
-    assert typeset >= 50, typeset
+    assert typeset >= 55, typeset
