@@ -99,7 +99,7 @@ FAMILIES = (
         "fused",
         "Fused and flat execution",
         "Packed execution of a whole chain (``gdx.fuse``) and flat-params mode (``gdx.flat``).",
-        modules=("gdx.fused",),
+        modules=("gdx.fused", "gdx.flat"),
         namespaces=("gdx.flat",),
     ),
     Family(
@@ -165,19 +165,13 @@ def public_names() -> list[str]:
     """Every public qualified name (`gdx.adam`, `gdx.contrib.muon`, ...), modules excluded."""
     names = []
     for namespace in NAMESPACES:
-        module = importlib.import_module(namespace) if namespace != "gdx.flat" else _flat()
+        module = importlib.import_module(namespace)
         for name in dir(module):
             if name.startswith("_") or name in NOT_API.get(namespace, ()):
                 continue
             if not isinstance(getattr(module, name), types.ModuleType):
                 names.append(f"{namespace}.{name}")
     return names
-
-
-def _flat() -> types.ModuleType:
-    import gdx
-
-    return gdx.flat
 
 
 def _resolve(qualified: str) -> object:

@@ -12,6 +12,7 @@ from gdx import checkpoint as checkpoint
 from gdx import contrib as contrib
 from gdx import diagnostics as diagnostics
 from gdx import distributed as distributed
+from gdx import flat as flat
 from gdx import microbatching as microbatching
 from gdx import precision as precision
 from gdx import schedules as schedules
@@ -51,8 +52,7 @@ from gdx.diagnostics.lr_find import lr_find as lr_find
 from gdx.distributions import MultiNormalDiagFromLogScale as MultiNormalDiagFromLogScale
 from gdx.distributions import multi_normal as multi_normal
 
-# Packed (fused) and flat execution.
-from gdx.fused import flat as flat
+# Packed (fused) execution; flat-params mode is the namespace gdx.flat above.
 from gdx.fused.packed import FusedState as FusedState
 from gdx.fused.packed import fuse as fuse
 from gdx.fused.packed import fuse_state_pack as fuse_state_pack

@@ -3,7 +3,8 @@
 As `optax.scale_by_adam` is reachable from optax's face, `gdx.transforms.scale_by_adam` is
 `gdx.scale_by_adam`: a transformation added to a module of `gdx/transforms` (or one of its
 families, `lr_free/`, `linesearch/`, `preconditioners/`) and not re-exported by the package
-fails here, as does a recipe added to `gdx/optimizers` and not re-exported there.
+fails here, as does a recipe added to `gdx/optimizers` and not re-exported there. `gdx.flat` is
+a module of its own (gdx/flat.py), importable as such.
 
 A transformation is a public function or class defined in a public module of `gdx/transforms`
 that is a `scale_by_*`, `add_*` or `clip*`, a State or Info class, or an object gdx exposes at
@@ -15,6 +16,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+import subprocess
+import sys
 import types
 
 import optax
@@ -92,3 +95,17 @@ def test_gdx_optimizers_reexports_every_named_recipe():
     assert gdx.optimizers.adam is gdx.adam
     assert gdx.optimizers.muon is gdx.contrib.muon
     assert importlib.import_module("gdx.optimizers.adam").adam is gdx.adam
+
+
+def test_gdx_flat_is_an_importable_module():
+    # `import gdx.flat` first, in a fresh interpreter, so no earlier import has set the attribute.
+    code = (
+        "import sys\n"
+        "import gdx.flat\n"
+        "from gdx.flat import train_step\n"
+        "import gdx, gdx.fused\n"
+        "assert gdx.flat is sys.modules['gdx.flat'] is gdx.fused.flat\n"
+        "assert gdx.flat.train_step is train_step\n"
+        "assert dir(gdx.flat) == sorted(gdx.flat.__all__)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
