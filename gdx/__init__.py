@@ -101,9 +101,9 @@ from gdx.schedules.cosine import cosine_onecycle_schedule as cosine_onecycle_sch
 from gdx.schedules.cosine import linear_onecycle_schedule as linear_onecycle_schedule
 from gdx.schedules.cosine import sgdr_schedule as sgdr_schedule
 from gdx.schedules.cosine import warmup_cosine_decay_schedule as warmup_cosine_decay_schedule
-from gdx.schedules.join import join_schedules as join_schedules
-from gdx.schedules.join import warmup_constant_schedule as warmup_constant_schedule
-from gdx.schedules.join import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
+from gdx.schedules.joined import join_schedules as join_schedules
+from gdx.schedules.joined import warmup_constant_schedule as warmup_constant_schedule
+from gdx.schedules.joined import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
 from gdx.schedules.polynomial import constant_schedule as constant_schedule
 from gdx.schedules.polynomial import exponential_decay as exponential_decay
 from gdx.schedules.polynomial import linear_schedule as linear_schedule
@@ -138,9 +138,9 @@ from gdx.transforms.novograd import ScaleByNovogradState as ScaleByNovogradState
 from gdx.transforms.novograd import scale_by_novograd as scale_by_novograd
 from gdx.transforms.optimistic import ScaleByOptimisticGradientState as ScaleByOptimisticGradientState
 from gdx.transforms.optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
-from gdx.transforms.sign_steps import ScaleByRpropState as ScaleByRpropState
-from gdx.transforms.sign_steps import scale_by_rprop as scale_by_rprop
-from gdx.transforms.sign_steps import scale_by_sign as scale_by_sign
+from gdx.transforms.sign import ScaleByRpropState as ScaleByRpropState
+from gdx.transforms.sign import scale_by_rprop as scale_by_rprop
+from gdx.transforms.sign import scale_by_sign as scale_by_sign
 
 # (end catalog-optimizers-a)
 # (begin catalog-optimizers-b)
@@ -273,10 +273,10 @@ from gdx.tree_utils import tree_map_params as tree_map_params
 
 # --- performance: packed and flat execution ------------------------------------
 # (begin fused)
-from gdx.fused.fuse import FusedState as FusedState
-from gdx.fused.fuse import fuse as fuse
-from gdx.fused.fuse import fuse_state_pack as fuse_state_pack
-from gdx.fused.fuse import fuse_state_view as fuse_state_view
+from gdx.fused.packed import FusedState as FusedState
+from gdx.fused.packed import fuse as fuse
+from gdx.fused.packed import fuse_state_pack as fuse_state_pack
+from gdx.fused.packed import fuse_state_view as fuse_state_view
 
 # (end fused)
 # (begin flat)
@@ -353,8 +353,8 @@ from gdx.optimizers.madgrad import madgrad as madgrad
 from gdx.transforms.madgrad import scale_by_madgrad as scale_by_madgrad
 from gdx.optimizers.acprop import acprop as acprop
 from gdx.transforms.acprop import scale_by_acprop as scale_by_acprop
-from gdx.transforms.normalize import NormalizeState as NormalizeState
-from gdx.transforms.normalize import normalize as normalize
+from gdx.transforms.normalization import NormalizeState as NormalizeState
+from gdx.transforms.normalization import normalize as normalize
 from gdx.wrappers.complex_split import SplitRealAndImaginaryState as SplitRealAndImaginaryState
 from gdx.wrappers.complex_split import split_real_and_imaginary as split_real_and_imaginary
 from gdx.transforms.privacy import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState

@@ -55,8 +55,8 @@ from gdx.optimizers.madgrad import madgrad as madgrad
 from gdx.transforms.madgrad import scale_by_madgrad as scale_by_madgrad
 from gdx.optimizers.acprop import acprop as acprop
 from gdx.transforms.acprop import scale_by_acprop as scale_by_acprop
-from gdx.transforms.normalize import NormalizeState as NormalizeState
-from gdx.transforms.normalize import normalize as normalize
+from gdx.transforms.normalization import NormalizeState as NormalizeState
+from gdx.transforms.normalization import normalize as normalize
 from gdx.wrappers.complex_split import SplitRealAndImaginaryState as SplitRealAndImaginaryState
 from gdx.wrappers.complex_split import split_real_and_imaginary as split_real_and_imaginary
 from gdx.transforms.privacy import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState

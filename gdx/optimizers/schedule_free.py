@@ -24,7 +24,7 @@ from gdx.core import (
     with_extra_args_support,
 )
 from gdx.optimizers.sgd import sgd
-from gdx.schedules.join import warmup_constant_schedule
+from gdx.schedules.joined import warmup_constant_schedule
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.rms import scale_by_rms
 from gdx.transforms.scaling import scale_by_learning_rate

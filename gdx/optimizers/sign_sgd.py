@@ -9,7 +9,7 @@ from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import ema
 from gdx.transforms.scaling import scale, scale_by_learning_rate
-from gdx.transforms.sign_steps import scale_by_rprop, scale_by_sign, validate_rprop_args
+from gdx.transforms.sign import scale_by_rprop, scale_by_sign, validate_rprop_args
 
 
 def sign_sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:

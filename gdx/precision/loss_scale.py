@@ -9,7 +9,8 @@ import jax.numpy as jnp
 
 from gdx import _validate
 from gdx.core import GradientTransformation
-from gdx.wrappers.conditional import _all_finite, apply_if_finite
+from gdx.wrappers import conditional
+from gdx.wrappers.conditional import apply_if_finite
 
 
 def all_finite(tree: Any) -> jax.Array:
@@ -17,7 +18,7 @@ def all_finite(tree: Any) -> jax.Array:
 
     The same test `apply_if_finite` (and so `skip_nonfinite`) applies to the updates.
     """
-    return _all_finite(tree)
+    return conditional.all_finite(tree)
 
 
 def _scale_leaf(x: Any, factor: jax.Array) -> Any:

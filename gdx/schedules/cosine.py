@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from gdx import _validate
 from gdx.core import Schedule
 from gdx.schedules import _common
-from gdx.schedules.join import join_schedules
+from gdx.schedules.joined import join_schedules
 from gdx.schedules.polynomial import _polynomial, piecewise_interpolate_schedule
 
 

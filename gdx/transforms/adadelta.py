@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 
 
 class ScaleByAdaDeltaState(NamedTuple):
@@ -65,5 +65,7 @@ def scale_by_adadelta(
         e_x = _tree.update_moment(steps, state.e_x, rho, 2)
         new_updates = jax.tree.map(lambda u, g: u.astype(g.dtype), steps, updates)
         return new_updates, ScaleByAdaDeltaState(e_g=cast_like(e_g, state.e_g), e_x=cast_like(e_x, state.e_x))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

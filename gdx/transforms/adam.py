@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 
 
 def _divide_by_root(m: Any, v: Any, g: Any, eps: Any, eps_root: Any | None) -> Any:
@@ -144,6 +144,8 @@ def scale_by_adam(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -234,6 +236,8 @@ def scale_by_amsgrad(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu), nu_max=nu_max
         )
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -301,5 +305,7 @@ def scale_by_adamax(
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import abs_sq, cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 from gdx.transforms.adam import (
     ScaleByAdamState,
     _bias_corrected_first_moment,
@@ -110,6 +110,8 @@ def scale_by_belief(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -185,6 +187,8 @@ def scale_by_yogi(
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -283,5 +287,7 @@ def scale_by_radam(
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

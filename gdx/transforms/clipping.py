@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import promote
-from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, record_structure
 
 ClipState = EmptyState
 ClipByGlobalNormState = EmptyState
@@ -41,6 +41,8 @@ def clip(max_delta: jax.typing.ArrayLike) -> GradientTransformation:
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         return jax.tree.map(lambda g: _clip_leaf(g, max_delta), updates), state
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(_empty_init, update)
 
@@ -98,5 +100,7 @@ def clip_by_global_norm(
             return jax.lax.select(within_bound, t, clipped)
 
         return jax.tree.map(clip_leaf, updates), state
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(_empty_init, update)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from gdx import _tree
 from gdx._tree import promoted
-from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, record_structure
 
 NonNegativeParamsState = EmptyState
 
@@ -73,5 +73,7 @@ def keep_params_nonnegative() -> GradientTransformation:
             raise ValueError(f"{who} needs params: call update(grads, state, params)")
         _tree.check_same_structure(updates, params, who=who, what="params")
         return jax.tree.map(clamp, params, updates, is_leaf=_tree.is_none), state
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

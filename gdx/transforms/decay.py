@@ -14,6 +14,7 @@ from gdx.core import (
     GradientTransformationExtraArgs,
     Params,
     ScalarOrSchedule,
+    record_structure,
 )
 from gdx.wrappers.masked import masked
 
@@ -75,6 +76,8 @@ def add_decayed_weights(
             lambda g, p: _add_decayed(g, p, rate), updates, params, is_leaf=lambda x: x is None
         )
         return updates, new_state
+
+    record_structure(update, "elementwise")
 
     transform = GradientTransformationExtraArgs(init, update)
     if mask is not None:

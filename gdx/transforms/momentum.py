@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import canonical_dtype, cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, record_structure
 
 
 class TraceState(NamedTuple):
@@ -69,6 +69,8 @@ def trace(
         )
         return new_updates, TraceState(trace=cast_like(new_trace, state.trace))
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -113,5 +115,7 @@ def ema(
             lambda u, g: None if g is None else u.astype(g.dtype), new_updates, updates, is_leaf=_tree.is_none
         )
         return new_updates, EmaState(count=count, ema=cast_like(new_ema, state.ema))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

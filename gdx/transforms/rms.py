@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from gdx import _tree, _validate
 from gdx._tree import abs_sq, cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 from gdx.transforms.adam import _validate_nu_dtype
 
 
@@ -89,6 +89,8 @@ def scale_by_rss(
         scaling = jax.tree.map(inverse_root, sum_of_squares)
         updates = _scaled(scaling, updates)
         return updates, ScaleByRssState(sum_of_squares=cast_like(sum_of_squares, state.sum_of_squares))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -168,6 +170,8 @@ def scale_by_rms(
         if bias_correction:
             return updates, ScaleByRmsWithCountState(count=count_inc, nu=nu)
         return updates, ScaleByRmsState(nu=nu)
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -262,5 +266,7 @@ def scale_by_stddev(
         if bias_correction:
             return updates, ScaleByRStdDevWithCountState(count=count_inc, mu=mu, nu=nu)
         return updates, ScaleByRStdDevState(mu=mu, nu=nu)
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

@@ -13,6 +13,7 @@ from gdx.core import (
     ScalarOrSchedule,
     Schedule,
     identity,
+    record_structure,
 )
 
 ScaleState = EmptyState
@@ -48,6 +49,8 @@ def scale(step_size: jax.typing.ArrayLike) -> GradientTransformation:
         del params, extra_args
         return jax.tree.map(lambda g: _scale_leaf(step_size, g), updates), state
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -72,6 +75,8 @@ def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
         step_size = step_size_fn(state.count)
         updates = jax.tree.map(lambda g: _scale_leaf(step_size, g), updates)
         return updates, ScaleByScheduleState(count=_tree.safe_increment(state.count))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 

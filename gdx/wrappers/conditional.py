@@ -133,7 +133,8 @@ class ApplyIfFiniteState(NamedTuple):
     inner_state: Any
 
 
-def _all_finite(tree: Any) -> jax.Array:
+def all_finite(tree: Any) -> jax.Array:
+    """A boolean scalar: every entry of every leaf of `tree` is finite (no NaN, no inf)."""
     leaves_finite = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]
     return functools.reduce(jnp.logical_and, leaves_finite, jnp.array(True))
 
@@ -166,7 +167,7 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) 
         )
 
     def update(updates, state, params=None, **extra_args):
-        finite = _all_finite(updates)
+        finite = all_finite(updates)
         notfinite_count = jnp.where(finite, _tree.zero_count(), _tree.safe_increment(state.notfinite_count))
         accept = jnp.logical_or(finite, notfinite_count > max_consecutive_errors)
         updates, inner_state = _run_if(

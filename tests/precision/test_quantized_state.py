@@ -10,7 +10,7 @@ import pytest
 import gdx
 from benchmarks.memory import digits_accuracy
 from gdx import precision
-from gdx.precision.quantize import codebooks
+from gdx.precision.blockwise import codebooks
 
 BLOCK = 64
 SAMPLE = (

@@ -1,8 +1,8 @@
-"""Per-step training metrics kept in the optimizer state: `monitor`, `MonitorState`, `metrics`.
+"""Per-step training metrics kept in the optimizer state: `health_monitor`, `HealthMonitorState`, `metrics`.
 
-Not to be confused with `gdx.monitor` (optax's `monitor(measures)`, in
-`gdx/monitoring.py`): `gdx.diagnostics.monitor` wraps a whole optimizer and
-records a fixed set of health metrics every step.
+`gdx.monitor` is optax's `monitor(measures)` (in `gdx/monitoring.py`); `health_monitor`
+wraps a whole optimizer and records a fixed set of health metrics every step. Its old
+names `gdx.diagnostics.monitor` and `gdx.diagnostics.MonitorState` remain aliases.
 """
 
 import functools
@@ -28,14 +28,14 @@ GLOBAL_METRICS = (
     "grad_mean",
     "grad_std",
 )
-"""Names of the metrics `monitor` records over the whole tree, in order."""
+"""Names of the metrics `health_monitor` records over the whole tree, in order."""
 
 MODULE_METRICS = tuple(name for name in GLOBAL_METRICS if name != "learning_rate")
 """Names recorded per top-level key (as `"<name>/<key>"`) with `per_module=True`."""
 
 
-class MonitorState(NamedTuple):
-    """State of `gdx.diagnostics.monitor`.
+class HealthMonitorState(NamedTuple):
+    """State of `gdx.diagnostics.health_monitor`.
 
     Attributes:
       inner_state: the state of the wrapped transformation.
@@ -130,7 +130,7 @@ def _debug_nonfinite(grads: Any, printer: Callable[[str], Any]) -> None:
     jax.debug.callback(functools.partial(_report_nonfinite, paths, printer=printer), counts)
 
 
-def monitor(
+def health_monitor(
     tx: GradientTransformation,
     *,
     per_module: bool = False,
@@ -165,7 +165,7 @@ def monitor(
       printer: receives the debug message. Default `print`.
 
     Returns:
-      A `GradientTransformation` with state `MonitorState(inner_state, metrics)`
+      A `GradientTransformation` with state `HealthMonitorState(inner_state, metrics)`
       and the same updates as `tx`.
     """
     inner = with_extra_args_support(tx)
@@ -176,7 +176,7 @@ def monitor(
 
     def init(params):
         nan = jnp.full((), jnp.nan, jnp.float32)
-        return MonitorState(inner.init(params), {name: nan for name in names(params)})
+        return HealthMonitorState(inner.init(params), {name: nan for name in names(params)})
 
     def update(updates, state, params=None, **extra_args):
         grads = updates
@@ -192,34 +192,34 @@ def monitor(
         missing = set(state.metrics) ^ set(values)
         if missing:
             raise ValueError(f"monitor: the metrics changed between init and update ({sorted(missing)})")
-        return new_updates, MonitorState(inner_state, {name: values[name] for name in state.metrics})
+        return new_updates, HealthMonitorState(inner_state, {name: values[name] for name in state.metrics})
 
     return GradientTransformationExtraArgs(init, update)
 
 
 def metrics(state: Any) -> dict[str, float]:
-    """The metrics of the `MonitorState` found anywhere in `state`, as a flat dict of Python floats.
+    """The metrics of the `HealthMonitorState` found anywhere in `state`, as a flat dict of Python floats.
 
     Call it on the host, outside jit (it transfers the values), e.g. every N steps
     for a logger: `logger.log(gdx.diagnostics.metrics(opt_state), step)`.
 
     Args:
-      state: an optimizer state that contains exactly one `MonitorState`.
+      state: an optimizer state that contains exactly one `HealthMonitorState`.
 
     Returns:
       `{metric name: float}`, sorted by name.
 
     Raises:
-      ValueError: if `state` holds no `MonitorState`, several, or batched (vmapped) metrics.
+      ValueError: if `state` holds no `HealthMonitorState`, several, or batched (vmapped) metrics.
     """
     found = [
         leaf
-        for leaf in jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, MonitorState))
-        if isinstance(leaf, MonitorState)
+        for leaf in jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, HealthMonitorState))
+        if isinstance(leaf, HealthMonitorState)
     ]
     if len(found) != 1:
         raise ValueError(
-            f"metrics: expected one MonitorState in the state, found {len(found)}; "
+            f"metrics: expected one HealthMonitorState in the state, found {len(found)}; "
             "wrap the optimizer once with gdx.diagnostics.monitor(tx) and pass its state"
         )
     host = jax.device_get(found[0].metrics)
@@ -229,3 +229,10 @@ def metrics(state: Any) -> dict[str, float]:
             raise ValueError(f"metrics: {name!r} has shape {np.shape(value)}; index a vmapped state first")
         result[name] = float(value)
     return result
+
+
+monitor = health_monitor
+"""The old name of `health_monitor` (kept as an alias)."""
+
+MonitorState = HealthMonitorState
+"""The old name of `HealthMonitorState` (kept as an alias)."""

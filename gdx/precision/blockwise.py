@@ -221,7 +221,7 @@ def quantized_state(
     model's state. The update itself is computed in float32 from the
     dequantized state, and this step's update uses the unquantized new moments.
 
-    Mapping and sign handling are described in `gdx.precision.quantize`: by
+    Mapping and sign handling are described in `gdx.precision.blockwise`: by
     default bitsandbytes' dynamic map, signed or unsigned (twice the
     resolution) chosen per block from the data.
 
