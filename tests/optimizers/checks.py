@@ -44,3 +44,11 @@ def train_step(tx):
         return gdx.apply_updates(params, updates), state
 
     return step
+
+
+def run_steps(tx, params, steps=3, **extra_args):
+    state = tx.init(params)
+    for step in range(steps):
+        updates, state = tx.update(grads_like(params, step), state, params, **extra_args)
+        params = gdx.apply_updates(params, updates)
+    return params, state
