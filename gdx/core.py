@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree
+from gdx._common.dtypes import promoted_dtype
 
 Params = Any
 """A pytree of parameters (arrays)."""
@@ -268,7 +268,7 @@ def apply_updates(params: Params, updates: Updates) -> Params:
             return None
         param = jnp.asarray(param)
         update = jnp.asarray(update)
-        common = _tree.promoted_dtype(param.dtype, update.dtype)
+        common = promoted_dtype(param.dtype, update.dtype)
         return (param.astype(common) + update.astype(common)).astype(param.dtype)
 
     return jax.tree.map(add, params, updates, is_leaf=lambda x: x is None)

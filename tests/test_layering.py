@@ -15,22 +15,13 @@ from pathlib import Path
 GDX = Path(__file__).resolve().parent.parent / "gdx"
 
 
-# The validators (and DP-SGD's `_aggregate(who, ...)`) a named recipe shares with its `scale_by_*`,
-# left where the transform defines them when the recipes moved to gdx/optimizers (issue 21). They
-# go when each argument is validated once with the caller's name (the validation half of issue 21,
-# gdx/_validate.py); remove an entry then, and do not add one.
+# DP-SGD's `_aggregate(who, ...)` and its validator, which the recipe shares with the transform,
+# left where the transform defines them when the recipes moved to gdx/optimizers (issue 21). The
+# other recipes' shared validators went when each argument became validated once, in the caller's
+# name (`gdx._common.checks.called_as`); remove an entry when it goes, and do not add one.
 TRANSITIONAL = {
-    "gdx.optimizers.acprop imports gdx.transforms.acprop._validate_acprop",
-    "gdx.optimizers.ademamix imports gdx.transforms.ademamix._decay_or_schedule",
-    "gdx.optimizers.ademamix imports gdx.transforms.ademamix._number_or_schedule",
-    "gdx.optimizers.ademamix imports gdx.transforms.ademamix._validate_common",
-    "gdx.optimizers.adopt imports gdx.transforms.adopt._validate_adopt",
-    "gdx.optimizers.dog imports gdx.transforms.lr_free.dog._validate_dowg",
-    "gdx.optimizers.dog imports gdx.transforms.lr_free.dog._validate_init_step",
     "gdx.optimizers.dpsgd imports gdx.transforms.privacy._aggregate",
     "gdx.optimizers.dpsgd imports gdx.transforms.privacy._validate_privacy",
-    "gdx.optimizers.galore imports gdx.transforms.galore._validate_galore",
-    "gdx.optimizers.madgrad imports gdx.transforms.madgrad._validate_madgrad",
 }
 
 

@@ -18,10 +18,10 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._tree import promote, promoted
+from gdx._common.dtypes import promote, promoted
+from gdx._common.norms import floored_l2_norm, safe_norm
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, chain, named_chain
 from gdx.fused._packing import PackedTree, PackSpec
-from gdx.numerics import floored_l2_norm, safe_norm
 from gdx.wrappers.masked import MaskedNode, masked
 
 

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree
+from gdx._common import checks
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.fused._packing import PackedTree, PackLayout, leaves_of, make_spec, pack_leaves, unpack_leaves
 from gdx.fused._plan import build, make_plan
@@ -99,7 +99,7 @@ def fuse(
     plan = make_plan(tx, masks)
 
     def init(params):
-        _tree.check_float_params(params, who="fuse")
+        checks.check_float_params(params, who="fuse")
         spec = make_spec(params, masks, pack_leaves_below, max_bucket_size)
         packed_params = pack_leaves(spec, jax.tree.leaves(params))
         return FusedState(PackLayout.from_spec(spec), build(plan, spec).init(packed_params))

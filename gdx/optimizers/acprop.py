@@ -5,14 +5,15 @@ from typing import Any, cast
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
-from gdx.transforms.acprop import _validate_acprop, scale_by_acprop
+from gdx.transforms.acprop import scale_by_acprop
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("acprop")
 def acprop(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -47,9 +48,6 @@ def acprop(
     Adaptive Gradient Methods", NeurIPS 2021 (https://arxiv.org/abs/2110.05454).
     """
     who = "acprop"
-    _validate.learning_rate(who, learning_rate)
-    _validate_acprop(who, b1, b2, eps, eps_root)
-    _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_acprop(b1=b1, b2=b2, eps=eps, eps_root=eps_root),

@@ -4,7 +4,7 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     ScalarOrSchedule,
@@ -12,9 +12,6 @@ from gdx.core import (
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.ademamix import (
     MaskOrFn,
-    _decay_or_schedule,
-    _number_or_schedule,
-    _validate_common,
     scale_by_ademamix,
     scale_by_simplified_ademamix,
 )
@@ -22,6 +19,7 @@ from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("ademamix")
 def ademamix(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -59,11 +57,6 @@ def ademamix(
     Faster, Older", 2024.
     """
     who = "ademamix"
-    _validate.learning_rate(who, learning_rate)
-    _validate_common(who, b1, b2, eps, eps_root)
-    _decay_or_schedule(who, "b3", b3)
-    _number_or_schedule(who, "alpha", alpha)
-    _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_ademamix(b1=b1, b2=b2, b3=b3, alpha=alpha, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype),
@@ -72,6 +65,7 @@ def ademamix(
     )
 
 
+@checks.called_as("simplified_ademamix")
 def simplified_ademamix(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.99,
@@ -106,10 +100,6 @@ def simplified_ademamix(
     AdEMAMix, and Accelerated SGD Variants", 2025.
     """
     who = "simplified_ademamix"
-    _validate.learning_rate(who, learning_rate)
-    _validate_common(who, b1, b2, eps, eps_root)
-    _number_or_schedule(who, "alpha", alpha)
-    _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_simplified_ademamix(b1=b1, b2=b2, alpha=alpha, eps=eps, eps_root=eps_root),

@@ -5,13 +5,14 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
-from gdx.transforms.adopt import _validate_adopt, scale_by_adopt
+from gdx.transforms.adopt import scale_by_adopt
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("adopt")
 def adopt(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -41,8 +42,6 @@ def adopt(
     with the Optimal Rate", NeurIPS 2024.
     """
     who = "adopt"
-    _validate.learning_rate(who, learning_rate)
-    _validate_adopt(who, b1, b2, eps, clip_value_fn)
     return named_optimizer(
         who,
         scale_by_adopt(

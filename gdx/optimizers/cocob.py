@@ -5,7 +5,7 @@ from typing import Any
 
 import jax
 
-from gdx import _tree, _validate
+from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -18,6 +18,7 @@ from gdx.transforms.lr_free.cocob import scale_by_cocob
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("cocob")
 def cocob(
     learning_rate: ScalarOrSchedule = 1.0,
     alpha: jax.typing.ArrayLike = 100.0,
@@ -49,10 +50,6 @@ def cocob(
     Through Coin Betting", NeurIPS 2017.
     """
     who = "cocob"
-    _validate.learning_rate(who, learning_rate)
-    _validate.non_negative(who, "weight_decay", weight_decay)
-    _validate.positive(who, "alpha", alpha)
-    _validate.positive(who, "eps", eps)
     decay: Any = weight_decay  # a number, as optax's (no schedule in its signature)
     chained = chain(
         add_decayed_weights(decay, mask),
@@ -61,7 +58,7 @@ def cocob(
     )
 
     def init(params):
-        _tree.check_float_params(params, who=who)
+        checks.check_float_params(params, who=who)
         return chained.init(params)
 
     return GradientTransformationExtraArgs(init, chained.update)

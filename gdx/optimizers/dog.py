@@ -5,7 +5,7 @@ from typing import Any
 
 import jax
 
-from gdx import _tree, _validate
+from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -17,14 +17,13 @@ from gdx.core import (
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.lr_free.dog import (
     InitStep,
-    _validate_dowg,
-    _validate_init_step,
     scale_by_dog,
     scale_by_dowg,
 )
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("dog")
 def dog(
     learning_rate: ScalarOrSchedule = 1.0,
     init_step: InitStep = ("heuristic", 1e-6),
@@ -54,12 +53,10 @@ def dog(
     Dynamic Step Size Schedule", ICML 2023.
     """
     who = "dog"
-    _validate.learning_rate(who, learning_rate)
-    _validate_init_step(who, init_step)
-    _validate.non_negative(who, "eps", eps)
     return _with_decay(who, scale_by_dog(init_step, eps), learning_rate, weight_decay, mask)
 
 
+@checks.called_as("dowg")
 def dowg(
     learning_rate: ScalarOrSchedule = 1.0,
     init_estim_sq_dist: jax.typing.ArrayLike | None = None,
@@ -87,16 +84,12 @@ def dowg(
     Parameter-Free Gradient Descent Method", NeurIPS 2023.
     """
     who = "dowg"
-    _validate.learning_rate(who, learning_rate)
-    _validate_dowg(who, init_estim_sq_dist, eps)
     return _with_decay(who, scale_by_dowg(init_estim_sq_dist, eps), learning_rate, weight_decay, mask)
 
 
 def _with_decay(
     who: str, core: GradientTransformation, learning_rate: Any, weight_decay: Any, mask: Any
 ) -> GradientTransformation:
-    if weight_decay is not None:
-        _validate.non_negative(who, "weight_decay", weight_decay)
     chained = chain(
         identity() if weight_decay is None else add_decayed_weights(weight_decay, mask),
         core,
@@ -104,7 +97,7 @@ def _with_decay(
     )
 
     def init(params):
-        _tree.check_float_params(params, who=who)
+        checks.check_float_params(params, who=who)
         return chained.init(params)
 
     return GradientTransformationExtraArgs(init, chained.update)

@@ -2,7 +2,7 @@
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import trace
@@ -10,6 +10,7 @@ from gdx.transforms.privacy import _aggregate, _validate_privacy
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("dpsgd")
 def dpsgd(
     learning_rate: ScalarOrSchedule,
     l2_norm_clip: jax.typing.ArrayLike,
@@ -45,10 +46,9 @@ def dpsgd(
     (https://arxiv.org/abs/1607.00133).
     """
     who = "dpsgd"
-    _validate.learning_rate(who, learning_rate)
     _validate_privacy(who, l2_norm_clip, noise_multiplier)
     if momentum is not None:
-        _validate.closed_unit(who, "momentum", momentum)
+        checks.closed_unit(who, "momentum", momentum)
     return named_optimizer(
         who,
         _aggregate(who, l2_norm_clip, noise_multiplier, seed),

@@ -5,7 +5,7 @@ from typing import Any, cast
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     Params,
@@ -13,10 +13,11 @@ from gdx.core import (
 )
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
-from gdx.transforms.galore import _validate_galore, scale_by_galore
+from gdx.transforms.galore import scale_by_galore
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("galore")
 def galore(
     learning_rate: ScalarOrSchedule,
     rank: int = 128,
@@ -57,9 +58,6 @@ def galore(
     Low-Rank Projection", ICML 2024 (https://arxiv.org/abs/2403.03507).
     """
     who = "galore"
-    _validate.learning_rate(who, learning_rate)
-    _validate_galore(who, rank, update_proj_gap, scale)
-    _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_galore(

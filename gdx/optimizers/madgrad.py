@@ -1,15 +1,16 @@
 """MADGRAD, the named optimizer: `scale_by_madgrad` and decoupled weight decay."""
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     ScalarOrSchedule,
 )
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
-from gdx.transforms.madgrad import _validate_madgrad, scale_by_madgrad
+from gdx.transforms.madgrad import scale_by_madgrad
 
 
+@checks.called_as("madgrad")
 def madgrad(
     learning_rate: ScalarOrSchedule,
     momentum: float = 0.9,
@@ -39,8 +40,6 @@ def madgrad(
     (https://arxiv.org/abs/2101.11075).
     """
     who = "madgrad"
-    _validate_madgrad(who, learning_rate, momentum, eps)
-    _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         add_decayed_weights(weight_decay),

@@ -5,7 +5,7 @@ from typing import Any, cast
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     Params,
@@ -17,6 +17,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 from gdx.transforms.sophia import hutchinson_estimator_diag_hessian, scale_by_sophia
 
 
+@checks.called_as("sophia")
 def sophia(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.965,
@@ -80,8 +81,6 @@ def sophia(
     for Language Model Pre-training", ICLR 2024 (https://arxiv.org/abs/2305.14342).
     """
     who = "sophia"
-    _validate.learning_rate(who, learning_rate)
-    _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_sophia(

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, with_extra_args_support
 
 MAPPINGS = ("dynamic", "linear")
@@ -256,12 +256,12 @@ def quantized_state(
     Reference: Dettmers et al., "8-bit Optimizers via Block-wise Quantization", ICLR 2022.
     """
     who = "quantized_state"
-    _validate.positive_int(who, "bits", bits)
+    checks.positive_int(who, "bits", bits)
     if not 2 <= bits <= 8:
         raise ValueError(f"{who}: bits must be in [2, 8], got {bits!r}")
-    _validate.positive_int(who, "block_size", block_size)
-    _validate.positive_int(who, "min_size", min_size)
-    _validate.one_of(who, "mapping", mapping, MAPPINGS)
+    checks.positive_int(who, "block_size", block_size)
+    checks.positive_int(who, "min_size", min_size)
+    checks.one_of(who, "mapping", mapping, MAPPINGS)
     inner = with_extra_args_support(inner)
     if isinstance(skip_fields, str) or not all(isinstance(name, str) for name in skip_fields):
         raise TypeError(f"{who}: skip_fields must be a sequence of field names, got {skip_fields!r}")

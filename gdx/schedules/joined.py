@@ -7,9 +7,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import Schedule
-from gdx.schedules import _common
 from gdx.schedules.polynomial import _exponential_decay, _polynomial
 
 
@@ -58,7 +57,7 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
         )
         boundaries = boundaries[:-1]
     if len(boundaries) != len(schedules) - 1:
-        _common.fail(
+        checks.fail(
             who,
             "boundaries",
             boundaries,
@@ -67,10 +66,10 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
         )
     previous = None
     for index, boundary in enumerate(boundaries):
-        _validate.non_negative_int(who, f"boundaries[{index}]", boundary)
-        number = _validate.concrete_number(boundary)
+        checks.non_negative_int(who, f"boundaries[{index}]", boundary)
+        number = checks.concrete_number(boundary)
         if number is not None and previous is not None and number < previous:
-            _common.fail(who, "boundaries", boundaries, "in non-decreasing order")
+            checks.fail(who, "boundaries", boundaries, "in non-decreasing order")
         previous = number if number is not None else previous
 
     def schedule(step: Any) -> Any:
@@ -103,10 +102,10 @@ def warmup_constant_schedule(
       A function that maps step counts to values.
     """
     who = "warmup_constant_schedule"
-    _validate.finite(who, "init_value", init_value)
-    _validate.finite(who, "peak_value", peak_value)
-    _validate.non_negative_int(who, "warmup_steps", warmup_steps)
-    if _common.concrete(warmup_steps) == 0:
+    checks.finite(who, "init_value", init_value)
+    checks.finite(who, "peak_value", peak_value)
+    checks.non_negative_int(who, "warmup_steps", warmup_steps)
+    if checks.concrete(warmup_steps) == 0:
         return lambda count: peak_value
     return _polynomial(init_value, peak_value, 1, warmup_steps, 0)
 
@@ -144,14 +143,14 @@ def warmup_exponential_decay_schedule(
       A function that maps step counts to values.
     """
     who = "warmup_exponential_decay_schedule"
-    _validate.finite(who, "init_value", init_value)
-    _validate.finite(who, "peak_value", peak_value)
-    _validate.non_negative_int(who, "warmup_steps", warmup_steps)
-    _validate.positive_int(who, "transition_steps", transition_steps)
-    _validate.positive(who, "decay_rate", decay_rate)
-    _validate.non_negative_int(who, "transition_begin", transition_begin)
+    checks.finite(who, "init_value", init_value)
+    checks.finite(who, "peak_value", peak_value)
+    checks.non_negative_int(who, "warmup_steps", warmup_steps)
+    checks.positive_int(who, "transition_steps", transition_steps)
+    checks.positive(who, "decay_rate", decay_rate)
+    checks.non_negative_int(who, "transition_begin", transition_begin)
     if end_value is not None:
-        _validate.finite(who, "end_value", end_value)
+        checks.finite(who, "end_value", end_value)
     schedules = [
         _polynomial(init_value, peak_value, 1, warmup_steps, 0),
         _exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value),

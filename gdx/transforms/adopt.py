@@ -9,18 +9,21 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, promoted, tree_zeros_like
+from gdx._common.moments import safe_increment, update_moment, update_moment_per_elem_norm, zero_count
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.transforms.adam import ScaleByAdamState
 
 
 def _validate_adopt(who: str, b1: Any, b2: Any, eps: Any, clip_value_fn: Any) -> None:
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
+    checks.adam_moments(who, b1, b2, eps)
     if not callable(clip_value_fn):
-        raise TypeError(f"{who}: clip_value_fn must be callable (step -> clip value), got {clip_value_fn!r}")
+        raise TypeError(
+            checks.message(
+                who, "clip_value_fn", f"must be callable (step -> clip value), got {clip_value_fn!r}"
+            )
+        )
 
 
 def scale_by_adopt(
@@ -62,7 +65,7 @@ def scale_by_adopt(
     """
     who = "scale_by_adopt"
     _validate_adopt(who, b1, b2, eps, clip_value_fn)
-    mu_dtype = _tree.canonical_dtype(mu_dtype)
+    mu_dtype = canonical_dtype(mu_dtype)
 
     def normalized(g, nu, clip_value):
         n = promoted(jnp.divide, g, promoted(jnp.maximum, jnp.sqrt(nu), eps))
@@ -73,25 +76,25 @@ def scale_by_adopt(
 
     def init(params):
         return ScaleByAdamState(
-            count=_tree.zero_count(),
-            mu=_tree.tree_zeros_like(params, dtype=mu_dtype),
-            nu=_tree.tree_zeros_like(params),
+            count=zero_count(),
+            mu=tree_zeros_like(params, dtype=mu_dtype),
+            nu=tree_zeros_like(params),
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
         started = state.count > 0
         b2_now = jnp.where(started, b2, 0)
         b1_now = jnp.where(started, b1, 1)
-        nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2_now, 2)
+        nu = update_moment_per_elem_norm(updates, state.nu, b2_now, 2)
         clip_value = jnp.asarray(clip_value_fn(state.count.astype(jnp.float32))) if use_clipping else None
         mu_updates = jax.tree.map(lambda g, v: normalized(g, v, clip_value), updates, state.nu)
-        mu = _tree.update_moment(mu_updates, state.mu, b1_now, 1)
-        new_updates = _tree.update_moment(mu_updates, mu, b1_now, 1) if nesterov else mu
+        mu = update_moment(mu_updates, state.mu, b1_now, 1)
+        new_updates = update_moment(mu_updates, mu, b1_now, 1) if nesterov else mu
         new_updates = jax.tree.map(lambda u, g: u.astype(g.dtype), new_updates, updates)
         return new_updates, ScaleByAdamState(
-            count=_tree.safe_increment(state.count), mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
+            count=safe_increment(state.count), mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
     return GradientTransformationExtraArgs(init, update)

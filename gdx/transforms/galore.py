@@ -13,8 +13,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -86,10 +87,10 @@ def _matrix_view(x: Any, dim_nums: GaLoreDimensionNumbers) -> tuple[Callable, Ca
 
 def _validate_galore(who: str, rank: Any, update_proj_gap: Any, scale: Any) -> None:
     if isinstance(rank, bool) or not isinstance(rank, int):
-        raise TypeError(f"{who}: rank must be an int, got {rank!r} ({type(rank).__name__})")
-    _validate.positive_int(who, "rank", rank)
-    _validate.positive_int(who, "update_proj_gap", update_proj_gap)
-    _validate.finite(who, "scale", scale)
+        raise TypeError(checks.message(who, "rank", f"must be an int, got {rank!r} ({type(rank).__name__})"))
+    checks.positive_int(who, "rank", rank)
+    checks.positive_int(who, "update_proj_gap", update_proj_gap)
+    checks.finite(who, "scale", scale)
 
 
 def scale_by_galore(
@@ -164,7 +165,7 @@ def scale_by_galore(
 
     def check_matches_state(updates, projectors, dims):
         # Structure first (projectors have one leaf per param), then each projector's shape.
-        _tree.check_same_structure(
+        checks.check_same_structure(
             jax.tree.map(lambda _: 0, updates),
             jax.tree.map(lambda _: 0, projectors),
             who=who,
@@ -186,16 +187,12 @@ def scale_by_galore(
 
     def init(params):
         if not jax.tree.leaves(params):
-            return GaLoreState(
-                count=_tree.zero_count(), base_optimizer_state=base.init(params), projector=params
-            )
+            return GaLoreState(count=zero_count(), base_optimizer_state=base.init(params), projector=params)
         results = jax.tree.map(shapes, params, dimension_numbers(params), is_leaf=_is_dim_nums_leaf)
         projectors, proxies = jax.tree.transpose(
             jax.tree.structure(params), jax.tree.structure((0, 0)), results
         )
-        return GaLoreState(
-            count=_tree.zero_count(), base_optimizer_state=base.init(proxies), projector=projectors
-        )
+        return GaLoreState(count=zero_count(), base_optimizer_state=base.init(proxies), projector=projectors)
 
     def update(updates, state, params=None, **extra_args):
         del params
@@ -244,7 +241,7 @@ def scale_by_galore(
             project_back, low_rank_updates, projectors, updates, dims, is_leaf=_is_dim_nums_leaf
         )
         new_state = GaLoreState(
-            count=_tree.safe_increment(state.count), base_optimizer_state=base_state, projector=projectors
+            count=safe_increment(state.count), base_optimizer_state=base_state, projector=projectors
         )
         return full, new_state
 

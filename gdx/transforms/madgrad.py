@@ -10,8 +10,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted, tree_zeros_like
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -38,9 +39,9 @@ def _add(a: Any, b: Any) -> Any:
 
 
 def _validate_madgrad(who: str, learning_rate: Any, momentum: Any, eps: Any) -> None:
-    _validate.learning_rate(who, learning_rate)
-    _validate.decay_rate(who, "momentum", momentum)
-    _validate.non_negative(who, "eps", eps)
+    checks.learning_rate(who, learning_rate)
+    checks.decay_rate(who, "momentum", momentum)
+    checks.non_negative(who, "eps", eps)
 
 
 def scale_by_madgrad(
@@ -81,9 +82,9 @@ def scale_by_madgrad(
 
     def init(params):
         return MadgradState(
-            count=_tree.zero_count(),
-            grad_sum_sq=_tree.tree_zeros_like(params),
-            s=_tree.tree_zeros_like(params),
+            count=zero_count(),
+            grad_sum_sq=tree_zeros_like(params),
+            s=tree_zeros_like(params),
             # A copy, not the params' own buffers: a step that donates both params and
             # state would otherwise donate the same buffer twice (optax's x0 aliases them).
             x0=jax.tree.map(jnp.copy, params),
@@ -93,13 +94,11 @@ def scale_by_madgrad(
         del extra_args
         if params is None:
             raise ValueError(f"{who} needs params: call update(grads, state, params)")
-        _tree.check_same_structure(updates, state.s, who=who, what="state.s")
+        checks.check_same_structure(updates, state.s, who=who, what="state.s")
         count = state.count
         lr = learning_rate(count) if callable(learning_rate) else learning_rate
         # optax: `lr_stable * jnp.sqrt(count + 1)`, the square root of an int32 taken in float32.
-        lamb = promoted(
-            jnp.multiply, _add(lr, eps), jnp.sqrt(_tree.safe_increment(count).astype(jnp.float32))
-        )
+        lamb = promoted(jnp.multiply, _add(lr, eps), jnp.sqrt(safe_increment(count).astype(jnp.float32)))
 
         def step(g, g_sq, s, x0, x):
             g_sq = g_sq + promoted(jnp.multiply, lamb, g**2).astype(g.dtype).astype(g_sq.dtype)
@@ -114,7 +113,7 @@ def scale_by_madgrad(
         results = jax.tree.map(step, updates, state.grad_sum_sq, state.s, state.x0, params)
         treedef = jax.tree.structure(updates)
         new_updates, grad_sum_sq, s = jax.tree.transpose(treedef, jax.tree.structure((0, 0, 0)), results)
-        new_state = MadgradState(count=_tree.safe_increment(count), grad_sum_sq=grad_sum_sq, s=s, x0=state.x0)
+        new_state = MadgradState(count=safe_increment(count), grad_sum_sq=grad_sum_sq, s=s, x0=state.x0)
         return new_updates, new_state
 
     return GradientTransformationExtraArgs(init, update)

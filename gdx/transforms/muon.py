@@ -13,8 +13,9 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, promoted, tree_zeros_like
+from gdx._common.moments import bias_correction, safe_increment, update_moment, zero_count
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, Params, Updates
 
 DEFAULT_NS_COEFFS = (3.4445, -4.7750, 2.0315)
@@ -232,10 +233,10 @@ class MuonState(NamedTuple):
 
 
 def validate_muon_args(who: str, ns_steps: Any, beta: Any, eps: Any, preconditioning: Any) -> None:
-    _validate.positive_int(who, "ns_steps", ns_steps)
-    _validate.decay_rate(who, "beta", beta)
-    _validate.non_negative(who, "eps", eps)
-    _validate.one_of(who, "preconditioning", preconditioning, PRECONDITIONINGS)
+    checks.positive_int(who, "ns_steps", ns_steps)
+    checks.decay_rate(who, "beta", beta)
+    checks.non_negative(who, "eps", eps)
+    checks.one_of(who, "preconditioning", preconditioning, PRECONDITIONINGS)
 
 
 def scale_by_muon(
@@ -286,7 +287,7 @@ def scale_by_muon(
     """
     who = "scale_by_muon"
     validate_muon_args(who, ns_steps, beta, eps, preconditioning)
-    mu_dtype = _tree.canonical_dtype(mu_dtype)
+    mu_dtype = canonical_dtype(mu_dtype)
 
     def init(params):
         coeffs = jnp.asarray(ns_coeffs)
@@ -298,26 +299,24 @@ def scale_by_muon(
                     f"{who}: ns_coeffs has {coeffs.shape[0]} rows, more than ns_steps={ns_steps}"
                 )
             coeffs = coeffs[-ns_steps:]
-        return MuonState(
-            count=_tree.zero_count(), mu=_tree.tree_zeros_like(params, dtype=mu_dtype), ns_coeffs=coeffs
-        )
+        return MuonState(count=zero_count(), mu=tree_zeros_like(params, dtype=mu_dtype), ns_coeffs=coeffs)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
         dim_nums = resolve_dimension_numbers(weight_dimension_numbers, updates)
-        mu = _tree.update_moment(updates, state.mu, beta, 1)
-        count_inc = _tree.safe_increment(state.count)
+        mu = update_moment(updates, state.mu, beta, 1)
+        count_inc = safe_increment(state.count)
         if nesterov:
             mu_hat = jax.tree.map(
                 lambda m, g: promoted(
                     jnp.add, promoted(jnp.multiply, beta, m), promoted(jnp.multiply, 1 - beta, g)
                 ),
-                _tree.bias_correction(mu, beta, _tree.safe_increment(count_inc)),
-                _tree.bias_correction(updates, beta, count_inc),
+                bias_correction(mu, beta, safe_increment(count_inc)),
+                bias_correction(updates, beta, count_inc),
             )
         else:
-            mu_hat = _tree.bias_correction(mu, beta, count_inc)
+            mu_hat = bias_correction(mu, beta, count_inc)
         new_updates = jax.tree.map(
             lambda x, d: orthogonalize_via_newton_schulz(
                 x, state.ns_coeffs, ns_steps, preconditioning, eps, d

@@ -3,8 +3,9 @@
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx._common.tree_math import global_norm
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 
@@ -56,14 +57,14 @@ def normalize_by_update_norm(
       A stateless `GradientTransformation` (`EmptyState`).
     """
     who = "normalize_by_update_norm"
-    _validate.finite(who, "scale_factor", scale_factor)
-    if _validate.concrete_number(scale_factor) == 0:
+    checks.finite(who, "scale_factor", scale_factor)
+    if checks.concrete_number(scale_factor) == 0:
         raise ValueError(f"{who}: scale_factor must be non-zero, got {scale_factor!r}")
-    _validate.non_negative(who, "eps", eps)
+    checks.non_negative(who, "eps", eps)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        g_norm = promoted(jnp.divide, promoted(jnp.add, _tree.global_norm(updates), eps), scale_factor)
+        g_norm = promoted(jnp.divide, promoted(jnp.add, global_norm(updates), eps), scale_factor)
         updates = jax.tree.map(lambda g: promoted(jnp.divide, g, g_norm).astype(g.dtype), updates)
         return updates, state
 
@@ -100,7 +101,7 @@ def normalize() -> GradientTransformation:
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        norm = _tree.global_norm(updates)
+        norm = global_norm(updates)
         # A zero norm means every entry is zero: dividing by 1 keeps them zero instead of NaN.
         norm = jnp.where(norm == 0, jnp.ones_like(norm), norm)
         return jax.tree.map(lambda g: _divide_by_norm(g, norm), updates), state

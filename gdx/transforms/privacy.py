@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.transforms.noise import _canonical_key
 from gdx.transforms.per_example import _check_batch_axis, _clip_and_sum
@@ -25,8 +25,8 @@ class DifferentiallyPrivateAggregateState(NamedTuple):
 
 
 def _validate_privacy(who: str, l2_norm_clip: Any, noise_multiplier: Any) -> None:
-    _validate.positive(who, "l2_norm_clip", l2_norm_clip)
-    _validate.non_negative(who, "noise_multiplier", noise_multiplier)
+    checks.positive(who, "l2_norm_clip", l2_norm_clip)
+    checks.non_negative(who, "noise_multiplier", noise_multiplier)
 
 
 def _noise_std(l2_norm_clip: Any, noise_multiplier: Any) -> Any:

@@ -11,7 +11,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import tree_zeros_like
+from gdx._common.moments import decay_power, safe_increment, zero_count
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms import kronecker
 from gdx.transforms.kronecker import BlockLayout
@@ -53,15 +55,15 @@ def validate_shampoo_args(
     exponent_override: Any,
 ) -> None:
     if block_size is not None:
-        _validate.positive_int(who, "block_size", block_size)
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "diagonal_epsilon", diagonal_epsilon)
-    _validate.non_negative(who, "matrix_epsilon", matrix_epsilon)
-    _validate.non_negative_int(who, "start_preconditioning_step", start_preconditioning_step)
-    _validate.positive_int(who, "preconditioning_compute_steps", preconditioning_compute_steps)
-    _validate.one_of(who, "graft_type", graft_type, GRAFT_TYPES)
-    _validate.non_negative_int(who, "exponent_override", exponent_override)
+        checks.positive_int(who, "block_size", block_size)
+    checks.decay_rate(who, "b1", b1)
+    checks.decay_rate(who, "b2", b2)
+    checks.non_negative(who, "diagonal_epsilon", diagonal_epsilon)
+    checks.non_negative(who, "matrix_epsilon", matrix_epsilon)
+    checks.non_negative_int(who, "start_preconditioning_step", start_preconditioning_step)
+    checks.positive_int(who, "preconditioning_compute_steps", preconditioning_compute_steps)
+    checks.one_of(who, "graft_type", graft_type, GRAFT_TYPES)
+    checks.non_negative_int(who, "exponent_override", exponent_override)
 
 
 def _layout(leaf: Any, block_size: int | None) -> BlockLayout | None:
@@ -175,8 +177,8 @@ def scale_by_shampoo(
             precond_right.append(kronecker.batched_eye(blocks, layout.block_cols))
         unflatten = treedef.unflatten
         return ShampooState(
-            count=_tree.zero_count(),
-            mu=_tree.tree_zeros_like(params),
+            count=zero_count(),
+            mu=tree_zeros_like(params),
             diagonal=unflatten(diagonal),
             stats_left=unflatten(stats_left),
             stats_right=unflatten(stats_right),
@@ -186,13 +188,13 @@ def scale_by_shampoo(
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
         grads, treedef = jax.tree.flatten(updates)
         fields = [treedef.flatten_up_to(tree) for tree in state[1:]]
         mu, diagonal, stats_left, stats_right, precond_left, precond_right = fields
         momentum = jnp.asarray(b1, jnp.float32)
         decay = jnp.asarray(b2, jnp.float32)
-        count_inc = _tree.safe_increment(state.count)
+        count_inc = safe_increment(state.count)
         layouts = [_layout(g, block_size) for g in grads]
         grads32 = [g.astype(jnp.float32) for g in grads]
 
@@ -208,7 +210,7 @@ def scale_by_shampoo(
                 second_moment = v
             else:
                 v = decay * v + (1 - decay) * g * g
-                second_moment = v / (1 - _tree.decay_power(decay, count_inc))
+                second_moment = v / (1 - decay_power(decay, count_inc))
             graft.append(g / (jnp.sqrt(second_moment) + jnp.asarray(diagonal_epsilon, jnp.float32)))
             new_diagonal.append(v)
 

@@ -5,8 +5,9 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import canonical_dtype, cast_like, promoted
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, is_none, promoted, tree_zeros_like
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
     EmptyState,
     GradientTransformation,
@@ -56,10 +57,10 @@ def scale_by_lion(
       Chen et al., Symbolic Discovery of Optimization Algorithms, 2023
       (https://arxiv.org/abs/2302.06675).
     """
-    _validate.decay_rate("scale_by_lion", "b1", b1)
-    _validate.decay_rate("scale_by_lion", "b2", b2)
-    _validate.one_of("scale_by_lion", "mode", mode, ("hard", "smooth", "refined"))
-    _validate.finite("scale_by_lion", "smooth_beta", smooth_beta)
+    checks.decay_rate("scale_by_lion", "b1", b1)
+    checks.decay_rate("scale_by_lion", "b2", b2)
+    checks.one_of("scale_by_lion", "mode", mode, ("hard", "smooth", "refined"))
+    checks.finite("scale_by_lion", "smooth_beta", smooth_beta)
     mu_dtype = canonical_dtype(mu_dtype)
 
     def lion_direction(g, mu):
@@ -77,19 +78,19 @@ def scale_by_lion(
         return promoted(jnp.add, promoted(jnp.multiply, 1 - b2, g**1), promoted(jnp.multiply, b2, mu))
 
     def init(params):
-        return ScaleByLionState(count=_tree.zero_count(), mu=_tree.tree_zeros_like(params, mu_dtype))
+        return ScaleByLionState(count=zero_count(), mu=tree_zeros_like(params, mu_dtype))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who="scale_by_lion", what="state.mu")
+        checks.check_same_structure(updates, state.mu, who="scale_by_lion", what="state.mu")
         new_updates = jax.tree.map(
-            lambda g, m: None if g is None else lion_direction(g, m), updates, state.mu, is_leaf=_tree.is_none
+            lambda g, m: None if g is None else lion_direction(g, m), updates, state.mu, is_leaf=is_none
         )
         mu = jax.tree.map(
-            lambda g, m: None if g is None else momentum(g, m), updates, state.mu, is_leaf=_tree.is_none
+            lambda g, m: None if g is None else momentum(g, m), updates, state.mu, is_leaf=is_none
         )
         mu = cast_like(mu, state.mu)
-        return new_updates, ScaleByLionState(count=_tree.safe_increment(state.count), mu=mu)
+        return new_updates, ScaleByLionState(count=safe_increment(state.count), mu=mu)
 
     record_structure(update, "elementwise")
 
@@ -136,19 +137,20 @@ def validate_rprop_args(
 ) -> None:
     """The construction-time checks of `scale_by_rprop` and `rprop`, naming `who` in the error."""
     _number(who, "learning_rate", learning_rate)
-    _validate.learning_rate(who, learning_rate)
-    _validate.positive(who, "eta_minus", eta_minus)
-    _validate.closed_unit(who, "eta_minus", eta_minus)
-    _validate.finite(who, "eta_plus", eta_plus)
-    plus = _validate.concrete_number(eta_plus)
+    checks.learning_rate(who, learning_rate)
+    checks.all_of(who, "eta_minus", eta_minus, checks.positive, checks.closed_unit)
+    checks.finite(who, "eta_plus", eta_plus)
+    plus = checks.concrete_number(eta_plus)
     if plus is not None and plus < 1:
-        raise ValueError(f"{who}: eta_plus must be >= 1, got {eta_plus!r}")
-    _validate.non_negative(who, "min_step_size", min_step_size)
-    _validate.positive(who, "max_step_size", max_step_size)
-    low, high = _validate.concrete_number(min_step_size), _validate.concrete_number(max_step_size)
+        raise ValueError(checks.message(who, "eta_plus", f"must be >= 1, got {eta_plus!r}"))
+    checks.non_negative(who, "min_step_size", min_step_size)
+    checks.positive(who, "max_step_size", max_step_size)
+    low, high = checks.concrete_number(min_step_size), checks.concrete_number(max_step_size)
     if low is not None and high is not None and low > high:
         raise ValueError(
-            f"{who}: max_step_size must be >= min_step_size ({min_step_size!r}), got {max_step_size!r}"
+            checks.message(
+                who, "max_step_size", f"must be >= min_step_size ({min_step_size!r}), got {max_step_size!r}"
+            )
         )
 
 
@@ -211,11 +213,11 @@ def scale_by_rprop(
                     "real and imaginary parts as two real params"
                 )
         step_sizes = jax.tree.map(lambda x: jnp.full_like(x, learning_rate), params)
-        return ScaleByRpropState(step_sizes=step_sizes, prev_updates=_tree.tree_zeros_like(params))
+        return ScaleByRpropState(step_sizes=step_sizes, prev_updates=tree_zeros_like(params))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.step_sizes, who=who, what="state.step_sizes")
+        checks.check_same_structure(updates, state.step_sizes, who=who, what="state.step_sizes")
         sign_agreement = jax.tree.map(
             lambda g, prev: promoted(jnp.multiply, g, prev), updates, state.prev_updates
         )

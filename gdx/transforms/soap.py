@@ -9,7 +9,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import tree_zeros_like
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms import kronecker
 from gdx.transforms.kronecker import matmul
@@ -38,15 +40,17 @@ class SoapState(NamedTuple):
 def validate_soap_args(
     who: str, b1: Any, b2: Any, shampoo_beta: Any, eps: Any, precondition_frequency: Any, max_precond_dim: Any
 ) -> None:
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.finite(who, "shampoo_beta", shampoo_beta)
-    beta = _validate.concrete_number(shampoo_beta)
+    checks.decay_rate(who, "b1", b1)
+    checks.decay_rate(who, "b2", b2)
+    checks.finite(who, "shampoo_beta", shampoo_beta)
+    beta = checks.concrete_number(shampoo_beta)
     if beta is not None and beta >= 1:
-        raise ValueError(f"{who}: shampoo_beta must be < 1 (negative means b2), got {shampoo_beta!r}")
-    _validate.non_negative(who, "eps", eps)
-    _validate.positive_int(who, "precondition_frequency", precondition_frequency)
-    _validate.positive_int(who, "max_precond_dim", max_precond_dim)
+        raise ValueError(
+            checks.message(who, "shampoo_beta", f"must be < 1 (negative means b2), got {shampoo_beta!r}")
+        )
+    checks.non_negative(who, "eps", eps)
+    checks.positive_int(who, "precondition_frequency", precondition_frequency)
+    checks.positive_int(who, "max_precond_dim", max_precond_dim)
 
 
 def _project(x: jax.Array, left: jax.Array, right: jax.Array) -> jax.Array:
@@ -155,9 +159,9 @@ def scale_by_soap(
         left, basis_left = (treedef.unflatten([factor_zeros(leaf, 0) for leaf in leaves]) for _ in range(2))
         right, basis_right = (treedef.unflatten([factor_zeros(leaf, 1) for leaf in leaves]) for _ in range(2))
         return SoapState(
-            count=_tree.zero_count(),
-            mu=_tree.tree_zeros_like(params),
-            nu=_tree.tree_zeros_like(params),
+            count=zero_count(),
+            mu=tree_zeros_like(params),
+            nu=tree_zeros_like(params),
             stats_left=left,
             stats_right=right,
             basis_left=basis_left,
@@ -166,7 +170,7 @@ def scale_by_soap(
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
         grads, treedef = jax.tree.flatten(updates)
         mu, nu, stats_left, stats_right, basis_left, basis_right = (
             treedef.flatten_up_to(tree) for tree in state[1:]
@@ -232,7 +236,7 @@ def scale_by_soap(
 
         unflatten = treedef.unflatten
         return unflatten(out), SoapState(
-            count=_tree.safe_increment(state.count),
+            count=safe_increment(state.count),
             mu=unflatten([m.astype(old.dtype) for m, old in zip(new_mu, mu)]),
             nu=unflatten([v.astype(old.dtype) for v, old in zip(new_nu, nu)]),
             stats_left=unflatten(new_left),

@@ -9,8 +9,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, promote, promoted, tree_zeros_like
+from gdx._common.moments import bias_correction, safe_increment, update_moment, zero_count
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -106,17 +107,17 @@ def _validate_sophia(
     verbose: bool,
     print_win_rate_every_n_steps: Any,
 ) -> None:
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "gamma", gamma)
+    checks.decay_rate(who, "b1", b1)
+    checks.decay_rate(who, "b2", b2)
+    checks.non_negative(who, "eps", eps)
+    checks.non_negative(who, "gamma", gamma)
     if clip_threshold is not None:
-        _validate.positive(who, "clip_threshold", clip_threshold)
-    _validate.positive_int(who, "update_interval", update_interval)
+        checks.positive(who, "clip_threshold", clip_threshold)
+    checks.positive_int(who, "update_interval", update_interval)
     if verbose:
-        _validate.positive_int(who, "print_win_rate_every_n_steps", print_win_rate_every_n_steps)
+        checks.positive_int(who, "print_win_rate_every_n_steps", print_win_rate_every_n_steps)
     else:
-        _validate.non_negative_int(who, "print_win_rate_every_n_steps", print_win_rate_every_n_steps)
+        checks.non_negative_int(who, "print_win_rate_every_n_steps", print_win_rate_every_n_steps)
 
 
 def scale_by_sophia(
@@ -140,27 +141,27 @@ def scale_by_sophia(
     _validate_sophia(
         who, b1, b2, eps, gamma, clip_threshold, update_interval, verbose, print_win_rate_every_n_steps
     )
-    mu_dtype = _tree.canonical_dtype(mu_dtype)
+    mu_dtype = canonical_dtype(mu_dtype)
     hessian_fn = with_extra_args_support(
         hutchinson_estimator_diag_hessian() if hessian_diagonal_fn is None else hessian_diagonal_fn
     )
 
     def init(params):
         return SophiaState(
-            count=_tree.zero_count(),
-            mu=_tree.tree_zeros_like(params, dtype=mu_dtype),
-            nu=_tree.tree_zeros_like(params),
+            count=zero_count(),
+            mu=tree_zeros_like(params, dtype=mu_dtype),
+            nu=tree_zeros_like(params),
             hessian_fn_state=hessian_fn.init(params),
         )
 
     def update(updates, state, params=None, **extra_args):
         if params is None:
             raise ValueError(f"{who} needs params: call update(grads, state, params, obj_fn=...)")
-        _tree.check_same_structure(updates, state.nu, who=who, what="state.nu")
-        count_inc = _tree.safe_increment(state.count)
+        checks.check_same_structure(updates, state.nu, who=who, what="state.nu")
+        count_inc = safe_increment(state.count)
         grads = updates
-        mu = _tree.update_moment(updates, state.mu, b1, 1)
-        mu_hat = _tree.bias_correction(mu, b1, count_inc)
+        mu = update_moment(updates, state.mu, b1, 1)
+        mu_hat = bias_correction(mu, b1, count_inc)
         steps = jax.tree.map(
             lambda m, h: promoted(
                 jnp.divide, m, promoted(jnp.maximum, promoted(jnp.multiply, gamma, h), eps)
@@ -180,11 +181,11 @@ def scale_by_sophia(
                     lambda: None,
                 )
             threshold: Any = clip_threshold
-            steps = jax.tree.map(lambda u: jnp.clip(*_tree.promote(u, -threshold, threshold)), steps)
+            steps = jax.tree.map(lambda u: jnp.clip(*promote(u, -threshold, threshold)), steps)
 
         def refresh(hessian_state, nu):
             diagonal, hessian_state = hessian_fn.update(grads, hessian_state, params, **extra_args)
-            return hessian_state, cast_like(_tree.update_moment(diagonal, nu, b2, 1), nu)
+            return hessian_state, cast_like(update_moment(diagonal, nu, b2, 1), nu)
 
         hessian_state, nu = jax.lax.cond(
             state.count % update_interval == 0,

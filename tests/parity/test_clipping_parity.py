@@ -7,7 +7,7 @@ import optax
 import pytest
 
 import gdx
-from gdx._tree import global_norm as _global_norm
+from gdx._common.tree_math import global_norm as _global_norm
 from tests.parity.harness import assert_parity, make_params, optax_promotion
 
 

@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree
-from gdx._tree import cast_like
-from gdx.transforms._tree_math import tree_add_scale, tree_real_vdot, tree_where
+from gdx._common.dtypes import cast_like
+from gdx._common.moments import safe_increment, zero_count
+from gdx._common.tree_math import tree_add_scale, tree_real_vdot, tree_where
 from gdx.transforms.linesearch.backtracking import cond_print
 
 FLAG_INTERVAL_NOT_FOUND = (
@@ -144,7 +144,7 @@ def zoom_search(
         inf = jnp.asarray(jnp.inf, scalar_dtype)
         false = jnp.asarray(False)
         return ZoomSearchState(
-            count=_tree.zero_count(),
+            count=zero_count(),
             stepsize_guess=jnp.asarray(stepsize_guess).astype(scalar_dtype),
             stepsize=zero,
             value=value,
@@ -219,7 +219,7 @@ def zoom_search(
             )
         failed = (iter_num + 1 >= cfg.max_linesearch_steps) & (~done)
         new_state = state._replace(
-            count=_tree.safe_increment(iter_num),
+            count=safe_increment(iter_num),
             stepsize=new_stepsize,
             value=new_value,
             grad=new_grad,
@@ -298,7 +298,7 @@ def zoom_search(
         max_iter_reached = (iter_num + 1) >= cfg.max_linesearch_steps
         presumably_failed = jnp.asarray(max_iter_reached) | (too_small_int & (safe_stepsize > 0.0))
         new_state = state._replace(
-            count=_tree.safe_increment(iter_num),
+            count=safe_increment(iter_num),
             stepsize=middle,
             value=value_middle,
             grad=grad_middle,

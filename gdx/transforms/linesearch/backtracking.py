@@ -17,10 +17,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, dtype_of, linesearch_scalar_dtype, promoted_dtype, tree_zeros_like
+from gdx._common.moments import zero_count
+from gdx._common.tree_math import tree_add_scale, tree_real_vdot, tree_scale
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, OptState, Params, Updates
-from gdx.transforms._tree_math import linesearch_scalar_dtype, tree_add_scale, tree_real_vdot, tree_scale
 
 # --- helpers shared with the zoom line search ----------------------------------------
 
@@ -73,8 +74,8 @@ def hyperparameter(value: Any, dtype: Any) -> Any:
 
 def check_increase_factor(who: str, value: Any, *, above_one: bool, allow_inf: bool) -> None:
     """`increase_factor >= 1` (`> 1` if `above_one`; `inf` only if `allow_inf`), for concrete numbers."""
-    _validate.check_real_type(who, "increase_factor", value)
-    number = _validate.concrete_number(value)
+    checks.check_real_type(who, "increase_factor", value)
+    number = checks.concrete_number(value)
     if number is None or (allow_inf and number == math.inf):
         return
     if math.isnan(number) or math.isinf(number) or number < 1 or (above_one and number == 1):
@@ -170,30 +171,30 @@ def scale_by_backtracking_linesearch(
     search's scalars are float32 (optax keeps the first leaf's dtype).
     """
     who = "scale_by_backtracking_linesearch"
-    _validate.non_negative_int(who, "max_backtracking_steps", max_backtracking_steps)
-    _validate.decay_rate(who, "slope_rtol", slope_rtol)
-    _validate.positive(who, "decrease_factor", decrease_factor)
-    _validate.decay_rate(who, "decrease_factor", decrease_factor)
+    checks.non_negative_int(who, "max_backtracking_steps", max_backtracking_steps)
+    checks.decay_rate(who, "slope_rtol", slope_rtol)
+    checks.positive(who, "decrease_factor", decrease_factor)
+    checks.decay_rate(who, "decrease_factor", decrease_factor)
     check_increase_factor(who, increase_factor, above_one=False, allow_inf=True)
-    _validate.positive(who, "max_learning_rate", max_learning_rate)
-    _validate.non_negative(who, "atol", atol)
-    _validate.non_negative(who, "rtol", rtol)
+    checks.positive(who, "max_learning_rate", max_learning_rate)
+    checks.non_negative(who, "atol", atol)
+    checks.non_negative(who, "rtol", rtol)
 
     def init(params):
         val_dtype = linesearch_scalar_dtype(params)
         return ScaleByBacktrackingLinesearchState(
             learning_rate=jnp.array(1.0, val_dtype),
             value=jnp.array(jnp.inf, val_dtype),
-            grad=_tree.tree_zeros_like(params) if store_grad else None,
+            grad=tree_zeros_like(params) if store_grad else None,
             info=BacktrackingLinesearchInfo(
-                num_linesearch_steps=_tree.zero_count(), decrease_error=jnp.array(jnp.inf, val_dtype)
+                num_linesearch_steps=zero_count(), decrease_error=jnp.array(jnp.inf, val_dtype)
             ),
         )
 
     def update(updates, state, params=None, *, value=None, grad=None, value_fn=None, **extra_args):
         value_fn = check_objective_args(who, params, value, grad, value_fn)
         objective = functools.partial(value_fn, **split_value_fn_kwargs(who, value_fn, extra_args))
-        scalar_dtype = _tree.promoted_dtype(_tree.dtype_of(state.learning_rate), jnp.result_type(value))
+        scalar_dtype = promoted_dtype(dtype_of(state.learning_rate), jnp.result_type(value))
         hyper = functools.partial(hyperparameter, dtype=scalar_dtype)
         value = jnp.asarray(value).astype(scalar_dtype)
         # Slope of eta -> f(w + eta u) at 0; negative for a descent direction.
@@ -237,9 +238,9 @@ def scale_by_backtracking_linesearch(
         search = _BacktrackingSearch(
             learning_rate=first_guess,
             new_value=value,
-            new_grad=_tree.tree_zeros_like(params),
+            new_grad=tree_zeros_like(params),
             decrease_error=jnp.array(jnp.inf, scalar_dtype),
-            iter_num=_tree.zero_count(),
+            iter_num=zero_count(),
         )
         search = jax.lax.while_loop(keep_searching, search_step, search)
         # An infinite error means every tried point was inf/NaN: do not move.

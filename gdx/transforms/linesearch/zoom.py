@@ -10,10 +10,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, dtype_of, linesearch_scalar_dtype, promoted_dtype, tree_zeros_like
+from gdx._common.moments import zero_count
+from gdx._common.tree_math import tree_scale
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
-from gdx.transforms._tree_math import linesearch_scalar_dtype, tree_scale
 from gdx.transforms.linesearch._zoom_steps import ZoomConfig, zoom_search
 from gdx.transforms.linesearch.backtracking import (
     check_increase_factor,
@@ -56,25 +57,25 @@ class ScaleByZoomLinesearchState(NamedTuple):
 
 
 def _validate_zoom_args(who: str, **args: Any) -> None:
-    _validate.positive_int(who, "max_linesearch_steps", args["max_linesearch_steps"])
+    checks.positive_int(who, "max_linesearch_steps", args["max_linesearch_steps"])
     if args["max_learning_rate"] is not None:
-        _validate.positive(who, "max_learning_rate", args["max_learning_rate"])
-    _validate.non_negative(who, "tol", args["tol"])
+        checks.positive(who, "max_learning_rate", args["max_learning_rate"])
+    checks.non_negative(who, "tol", args["tol"])
     check_increase_factor(who, args["increase_factor"], above_one=True, allow_inf=False)
-    _validate.decay_rate(who, "slope_rtol", args["slope_rtol"])
-    _validate.check_real_type(who, "curv_rtol", args["curv_rtol"])
-    curv_rtol = _validate.concrete_number(args["curv_rtol"])
+    checks.decay_rate(who, "slope_rtol", args["slope_rtol"])
+    checks.check_real_type(who, "curv_rtol", args["curv_rtol"])
+    curv_rtol = checks.concrete_number(args["curv_rtol"])
     if curv_rtol is not None and not curv_rtol > 0:  # inf is allowed: no curvature condition
         raise ValueError(f"{who}: curv_rtol must be > 0 (inf allowed), got {args['curv_rtol']!r}")
-    slope_rtol = _validate.concrete_number(args["slope_rtol"])
+    slope_rtol = checks.concrete_number(args["slope_rtol"])
     if curv_rtol is not None and slope_rtol is not None and not slope_rtol < curv_rtol:
         raise ValueError(
             f"{who}: slope_rtol must be < curv_rtol (0 < c1 < c2), got {slope_rtol} >= {curv_rtol}"
         )
     if args["approx_dec_rtol"] is not None:
-        _validate.non_negative(who, "approx_dec_rtol", args["approx_dec_rtol"])
-    _validate.non_negative(who, "stepsize_precision", args["stepsize_precision"])
-    _validate.one_of(who, "initial_guess_strategy", args["initial_guess_strategy"], ("one", "keep"))
+        checks.non_negative(who, "approx_dec_rtol", args["approx_dec_rtol"])
+    checks.non_negative(who, "stepsize_precision", args["stepsize_precision"])
+    checks.one_of(who, "initial_guess_strategy", args["initial_guess_strategy"], ("one", "keep"))
 
 
 def scale_by_zoom_linesearch(
@@ -160,9 +161,9 @@ def scale_by_zoom_linesearch(
         return ScaleByZoomLinesearchState(
             learning_rate=jnp.asarray(1.0, val_dtype),
             value=jnp.asarray(jnp.inf, val_dtype),
-            grad=_tree.tree_zeros_like(params),
+            grad=tree_zeros_like(params),
             info=ZoomLinesearchInfo(
-                num_linesearch_steps=_tree.zero_count(),
+                num_linesearch_steps=zero_count(),
                 decrease_error=jnp.asarray(jnp.inf, dtype=float),
                 curvature_error=jnp.asarray(jnp.inf, dtype=float),
             ),
@@ -172,7 +173,7 @@ def scale_by_zoom_linesearch(
         value_fn = check_objective_args(who, params, value, grad, value_fn)
         fn_kwargs = split_value_fn_kwargs(who, value_fn, extra_args)
         value_and_grad_fn = functools.partial(jax.value_and_grad(value_fn), **fn_kwargs)
-        scalar_dtype = _tree.promoted_dtype(_tree.dtype_of(state.learning_rate), jnp.result_type(value))
+        scalar_dtype = promoted_dtype(dtype_of(state.learning_rate), jnp.result_type(value))
         hyper = functools.partial(hyperparameter, dtype=scalar_dtype)
         config = ZoomConfig(
             max_linesearch_steps=max_linesearch_steps,

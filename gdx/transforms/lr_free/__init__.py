@@ -1,4 +1,4 @@
-"""Learning-rate-free update rules: DoG, DoWG and COCOB (their named optimizers are in `gdx.optimizers`)."""
+"""Learning-rate-free update rules: DoG, DoWG and COCOB (their named recipes are dog, dowg and cocob)."""
 
 from gdx.transforms.lr_free.cocob import COCOBState as COCOBState
 from gdx.transforms.lr_free.cocob import scale_by_cocob as scale_by_cocob

@@ -1,12 +1,13 @@
 """COCOB-Backprop: learning-rate-free training by coin betting (`scale_by_cocob`)."""
 
+import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from gdx import _lr_free_math as m
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promoted, promoted_py, tree_copy, tree_zeros_like
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -54,46 +55,70 @@ def scale_by_cocob(
     Through Coin Betting", NeurIPS 2017, Algorithm 2.
     """
     who = "scale_by_cocob"
-    _validate.positive(who, "alpha", alpha)
-    _validate.positive(who, "eps", eps)
+    checks.positive(who, "alpha", alpha)
+    checks.positive(who, "eps", eps)
 
     def init(params):
         return COCOBState(
-            init_particles=m.tree_copy(params),
-            cumulative_gradients=_tree.tree_zeros_like(params),
-            scale=jax.tree.map(lambda x: m.mul(eps, jnp.ones_like(x)).astype(x.dtype), params),
-            subgradients=_tree.tree_zeros_like(params),
-            reward=_tree.tree_zeros_like(params),
+            init_particles=tree_copy(params),
+            cumulative_gradients=tree_zeros_like(params),
+            scale=jax.tree.map(
+                lambda x: promoted_py(jnp.multiply, eps, jnp.ones_like(x)).astype(x.dtype), params
+            ),
+            subgradients=tree_zeros_like(params),
+            reward=tree_zeros_like(params),
         )
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.scale, who=who, what="state.scale")
-        scale = jax.tree.map(lambda big, g: m.maximum(big, jnp.abs(g)), state.scale, updates)
-        subgradients = jax.tree.map(lambda total, g: m.add(total, jnp.abs(g)), state.subgradients, updates)
+        checks.require_params(who, params)
+        checks.check_same_structure(updates, state.scale, who=who, what="state.scale")
+        scale = jax.tree.map(lambda big, g: promoted(jnp.maximum, big, jnp.abs(g)), state.scale, updates)
+        subgradients = jax.tree.map(
+            lambda total, g: promoted_py(jnp.add, total, jnp.abs(g)), state.subgradients, updates
+        )
         reward = jax.tree.map(
-            lambda r, g, x, x0: m.maximum(m.sub(r, m.mul(g, m.sub(x, x0))), 0),
+            lambda r, g, x, x0: promoted(
+                jnp.maximum,
+                promoted_py(jnp.subtract, r, promoted_py(jnp.multiply, g, promoted_py(jnp.subtract, x, x0))),
+                0,
+            ),
             state.reward,
             updates,
             params,
             state.init_particles,
         )
-        theta = jax.tree.map(m.sub, state.cumulative_gradients, updates)
+        theta = jax.tree.map(
+            functools.partial(promoted_py, jnp.subtract), state.cumulative_gradients, updates
+        )
 
         def bet(x, x0, th, big, total, r, g):
-            fraction = m.div(th, m.mul(big, m.maximum(m.add(total, big), m.mul(alpha, big))))
-            return m.add(-x, m.add(x0, m.mul(fraction, m.add(big, r)))).astype(g.dtype)
+            fraction = promoted_py(
+                jnp.divide,
+                th,
+                promoted_py(
+                    jnp.multiply,
+                    big,
+                    promoted(
+                        jnp.maximum, promoted_py(jnp.add, total, big), promoted_py(jnp.multiply, alpha, big)
+                    ),
+                ),
+            )
+            return promoted_py(
+                jnp.add,
+                -x,
+                promoted_py(jnp.add, x0, promoted_py(jnp.multiply, fraction, promoted_py(jnp.add, big, r))),
+            ).astype(g.dtype)
 
         new_updates = jax.tree.map(
             bet, params, state.init_particles, theta, scale, subgradients, reward, updates
         )
         return new_updates, COCOBState(
             init_particles=state.init_particles,
-            cumulative_gradients=_tree.cast_like(theta, state.cumulative_gradients),
-            scale=_tree.cast_like(scale, state.scale),
-            subgradients=_tree.cast_like(subgradients, state.subgradients),
-            reward=_tree.cast_like(reward, state.reward),
+            cumulative_gradients=cast_like(theta, state.cumulative_gradients),
+            scale=cast_like(scale, state.scale),
+            subgradients=cast_like(subgradients, state.subgradients),
+            reward=cast_like(reward, state.reward),
         )
 
     return GradientTransformationExtraArgs(init, update)

@@ -5,14 +5,15 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _lr_free_math as m
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import promote, promoted, promoted_py, scalar_dtype, tree_copy
+from gdx._common.tree_math import global_norm
+from gdx._common.tree_math import squared_global_norm as tree_squared_norm
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
     Params,
 )
-from gdx.transforms._tree_math import tree_squared_norm
 
 InitStep = tuple[Literal["distance", "learning_rate", "heuristic"], jax.typing.ArrayLike]
 
@@ -37,7 +38,7 @@ class DoWGState(NamedTuple):
 
 
 def _scale(step_size: jax.Array, updates: Any) -> Any:
-    return jax.tree.map(lambda g: m.mul(step_size, g).astype(g.dtype), updates)
+    return jax.tree.map(lambda g: promoted_py(jnp.multiply, step_size, g).astype(g.dtype), updates)
 
 
 def _distance(init_params: Any, params: Any) -> Any:
@@ -73,32 +74,32 @@ def scale_by_dog(init_step: InitStep, eps: jax.typing.ArrayLike = 1e-8) -> Gradi
     """
     who = "scale_by_dog"
     tag, value = _validate_init_step(who, init_step)
-    _validate.non_negative(who, "eps", eps)
+    checks.non_negative(who, "eps", eps)
 
     def init(params):
-        dtype = m.scalar_dtype(params)
+        dtype = scalar_dtype(params)
         if tag == "distance":
             r_eps = value
         elif tag == "heuristic":
-            r_eps = m.mul(value, m.add(1, _tree.global_norm(params)))
+            r_eps = promoted_py(jnp.multiply, value, promoted_py(jnp.add, 1, global_norm(params)))
         else:
             r_eps = 0.0
         return DoGState(
             is_init_step=jnp.asarray(True),
-            init_params=m.tree_copy(params),
+            init_params=tree_copy(params),
             max_dist=jnp.asarray(r_eps).astype(dtype),
             sum_sq_norm_grads=jnp.asarray(0.0, dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
-        max_dist = m.maximum(state.max_dist, _tree.global_norm(_distance(state.init_params, params)))
-        sum_sq_norm_grads = m.add(state.sum_sq_norm_grads, tree_squared_norm(updates))
-        step_size = m.div(max_dist, jnp.sqrt(m.add(sum_sq_norm_grads, eps)))
+        checks.require_params(who, params)
+        checks.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
+        max_dist = promoted(jnp.maximum, state.max_dist, global_norm(_distance(state.init_params, params)))
+        sum_sq_norm_grads = promoted_py(jnp.add, state.sum_sq_norm_grads, tree_squared_norm(updates))
+        step_size = promoted_py(jnp.divide, max_dist, jnp.sqrt(promoted_py(jnp.add, sum_sq_norm_grads, eps)))
         if tag == "learning_rate":
-            step_size = jnp.where(state.is_init_step, *_tree.promote(value, step_size))
+            step_size = jnp.where(state.is_init_step, *promote(value, step_size))
         return _scale(step_size, updates), DoGState(
             is_init_step=jnp.asarray(False),
             init_params=state.init_params,
@@ -138,21 +139,25 @@ def scale_by_dowg(
     initial = eps if init_estim_sq_dist is None else init_estim_sq_dist
 
     def init(params):
-        dtype = m.scalar_dtype(params)
+        dtype = scalar_dtype(params)
         return DoWGState(
-            init_params=m.tree_copy(params),
+            init_params=tree_copy(params),
             weighted_sq_norm_grads=jnp.asarray(0.0, dtype),
             estim_sq_dist=jnp.asarray(initial).astype(dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
+        checks.require_params(who, params)
+        checks.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
         sq_dist = tree_squared_norm(_distance(state.init_params, params))
-        estim_sq_dist = m.maximum(state.estim_sq_dist, sq_dist)
-        weighted = m.add(m.mul(estim_sq_dist, tree_squared_norm(updates)), state.weighted_sq_norm_grads)
-        step_size = m.div(estim_sq_dist, m.add(jnp.sqrt(weighted), eps))
+        estim_sq_dist = promoted(jnp.maximum, state.estim_sq_dist, sq_dist)
+        weighted = promoted_py(
+            jnp.add,
+            promoted_py(jnp.multiply, estim_sq_dist, tree_squared_norm(updates)),
+            state.weighted_sq_norm_grads,
+        )
+        step_size = promoted_py(jnp.divide, estim_sq_dist, promoted_py(jnp.add, jnp.sqrt(weighted), eps))
         return _scale(step_size, updates), DoWGState(
             init_params=state.init_params,
             weighted_sq_norm_grads=weighted.astype(state.weighted_sq_norm_grads.dtype),
@@ -164,14 +169,14 @@ def scale_by_dowg(
 
 def _validate_init_step(who: str, init_step: Any) -> tuple[str, Any]:
     if not isinstance(init_step, tuple | list) or len(init_step) != 2:
-        raise ValueError(f"{who}: init_step must be a pair (tag, value), got {init_step!r}")
+        raise ValueError(checks.message(who, "init_step", f"must be a pair (tag, value), got {init_step!r}"))
     tag, value = init_step
-    _validate.one_of(who, "init_step[0]", tag, ("distance", "learning_rate", "heuristic"))
-    _validate.positive(who, "init_step[1]", value)
+    checks.one_of(who, "init_step[0]", tag, ("distance", "learning_rate", "heuristic"))
+    checks.positive(who, "init_step[1]", value)
     return tag, value
 
 
 def _validate_dowg(who: str, init_estim_sq_dist: Any, eps: Any) -> None:
     if init_estim_sq_dist is not None:
-        _validate.positive(who, "init_estim_sq_dist", init_estim_sq_dist)
-    _validate.positive(who, "eps", eps)
+        checks.positive(who, "init_estim_sq_dist", init_estim_sq_dist)
+    checks.positive(who, "eps", eps)

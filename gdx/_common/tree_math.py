@@ -1,5 +1,8 @@
 """Arithmetic, reductions and norms on pytrees: the implementations behind `gdx.tree` / `gdx.tree_utils`.
 
+There is one optax-ordered sum, `left_to_right_sum`: `tree_sum`, `tree_vdot`
+and the squared L2 norm all add their per-leaf values with it.
+
 Each function computes, operation for operation, what optax 0.2.8's
 `optax.tree.<name>` computes (the same leaf order, the same initial 0 of a
 sum, the same promotions), so results agree with optax bit for bit. Where
@@ -17,7 +20,7 @@ from typing import Any, TypeVar
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree
+from gdx._common.dtypes import is_none, promote
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -31,6 +34,47 @@ def _standard_promotion(fn: _F) -> _F:
             return fn(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def left_to_right_sum(values: Any) -> Any:
+    """`0 + v_1 + v_2 + ...`, added left to right, each addition in its operands' standard-promoted dtype.
+
+    optax's order: `jax.tree.reduce(operator.add, values, initializer=0)`. Two
+    bfloat16 values are added in bfloat16 before meeting a float32 one, exactly
+    as optax does. Valid under strict promotion. `0` (a Python int) if `values` is empty.
+    """
+    total: Any = 0
+    for value in values:
+        total, value = promote(total, value)
+        total = total + value
+    return total
+
+
+def abs_sq(x: jax.Array) -> jax.Array:
+    """`|x|**2`, written as optax writes it (`(conj(x) * x).real`; `x * x` for real `x`)."""
+    return (x.conj() * x).real
+
+
+def squared_global_norm(tree: Any) -> jax.Array:
+    """`sum_leaves sum(|x|**2)`, the squared L2 norm of the tree as one flat vector.
+
+    Operation for operation as `optax.tree.norm(tree, squared=True)`: per-leaf
+    sums of squares are added by `left_to_right_sum`.
+    """
+    # optax squares re and im of every leaf; for a real leaf `x**2 + 0` is `x**2`, bit for bit.
+    return jnp.asarray(
+        left_to_right_sum(
+            jnp.sum(
+                jnp.square(leaf.real) + jnp.square(leaf.imag) if jnp.iscomplexobj(leaf) else jnp.square(leaf)
+            )
+            for leaf in jax.tree.leaves(tree)
+        )
+    )
+
+
+def global_norm(updates: Any) -> jax.Array:
+    """`sqrt(sum_leaves sum(|x|**2))`, the L2 norm of the tree as one flat vector (as `optax.tree.norm`)."""
+    return jnp.sqrt(squared_global_norm(updates))
 
 
 @_standard_promotion
@@ -119,9 +163,7 @@ def tree_add_scale(tree_x: Any, scalar: jax.typing.ArrayLike, tree_y: Any) -> An
       The pytree `x + scalar * y`.
     """
     scalar = jnp.asarray(scalar)
-    return jax.tree.map(
-        lambda x, y: None if x is None else x + scalar * y, tree_x, tree_y, is_leaf=_tree.is_none
-    )
+    return jax.tree.map(lambda x, y: None if x is None else x + scalar * y, tree_x, tree_y, is_leaf=is_none)
 
 
 def _leaf_vdot(a: Any, b: Any) -> jax.Array:
@@ -145,7 +187,17 @@ def tree_vdot(tree_x: Any, tree_y: Any) -> jax.typing.ArrayLike:
       A scalar.
     """
     products = jax.tree.map(_leaf_vdot, tree_x, tree_y)
-    return jax.tree.reduce(operator.add, products, initializer=0)
+    return left_to_right_sum(jax.tree.leaves(products))
+
+
+def array_vdot(tree_x: Any, tree_y: Any) -> jax.Array:
+    """`tree_vdot`, always as an array (0 for trees without leaves)."""
+    return jnp.asarray(tree_vdot(tree_x, tree_y))
+
+
+def tree_real_vdot(tree_x: Any, tree_y: Any) -> jax.Array:
+    """`Re <x, y>`: the inner product L-BFGS and the line searches use."""
+    return jnp.real(array_vdot(tree_x, tree_y))
 
 
 @_standard_promotion
@@ -167,7 +219,12 @@ def tree_sum(tree: Any, associative_reduction: bool = False) -> jax.typing.Array
     sums = jax.tree.map(jnp.sum, tree)
     if associative_reduction:
         return jax.tree.reduce_associative(operator.add, sums, identity=0)
-    return jax.tree.reduce(operator.add, sums, initializer=0)
+    return left_to_right_sum(jax.tree.leaves(sums))
+
+
+def tree_abs_sum(tree: Any) -> jax.Array:
+    """The L1 norm `sum_leaves sum(|x|)`, as `optax.tree.sum(jax.tree.map(jnp.abs, tree))`, as an array."""
+    return jnp.asarray(left_to_right_sum(jnp.sum(jnp.abs(leaf)) for leaf in jax.tree.leaves(tree)))
 
 
 def _leaf_reduction(reduce: Callable[[jax.Array], jax.Array]) -> Callable[[Any], Any]:
@@ -265,7 +322,7 @@ def tree_norm(tree: Any, ord: int | str | float | None = None, squared: bool = F
       ValueError: if `ord` is not one of these.
     """
     if ord is None or ord == 2:
-        squared_norm = _tree.squared_global_norm(tree)
+        squared_norm = squared_global_norm(tree)
         return jnp.array(squared_norm if squared else jnp.sqrt(squared_norm))
     if ord == 1:
         norm = tree_sum(jax.tree.map(jnp.abs, tree))
