@@ -192,7 +192,8 @@ def test_shard_map_step_with_average_gradients_equals_single_device_step():
     params, (x, y) = regression_params(), regression_batches()
     sharded_tx = gdx.chain(gdx.distributed.average_gradients("batch"), tx)
 
-    # The README pattern: params and state replicated (P()), batch split along "batch".
+    # The pattern of docs/guides/distributed.md: params and state replicated (P()), batch split
+    # along "batch".
     # `pcast(..., to="varying")`: differentiate this device's copy of the params, so `grad`
     # returns this shard's gradient (of a replicated, "unvarying" input, shard_map's
     # `grad` would return the psum over the shards instead).

@@ -4,7 +4,7 @@ With `apply_if_finite(tx, max_consecutive_errors)` a step whose gradients
 contain a NaN/inf is skipped: zero updates, the inner state untouched, so the
 run ends exactly where the run that never saw that step ends.
 
-Without the wrapper (the behaviour the README documents, asserted here so the
+Without the wrapper (the behaviour docs/guides/checkpoints.md documents, asserted here so the
 documentation stays true), for a NaN in one coordinate of the gradient:
 
 - `sgd`, `sign_sgd`, `fromage`, `noisy_sgd` keep no per-coordinate state: that
