@@ -1,4 +1,4 @@
-"""`gdx.normalize` against `optax.contrib.normalize` 0.2.8."""
+"""`normalize`, `centralize` and `normalize_by_update_norm` against optax and optax.contrib 0.2.8."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import optax.contrib
+import pytest
 
 import gdx
 from tests.parity.harness import assert_parity
@@ -25,3 +26,32 @@ def test_normalize_keeps_a_zero_update_zero():
     # optax returns NaN (0 / 0) here; gdx keeps the zeros (documented difference).
     updates, _ = gdx.normalize().update({"w": jnp.zeros(3)}, gdx.NormalizeState())
     np.testing.assert_array_equal(updates["w"], np.zeros(3))
+
+
+def both(name, *args, **kwargs):
+    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
+
+
+def check_transform(name, kwargs, steps, step_size=-0.05, **parity):
+    ours, theirs = both(name, **kwargs)
+    assert_parity(
+        gdx.chain(ours, gdx.scale(step_size)),
+        optax.chain(theirs, optax.scale(step_size)),
+        steps=steps,
+        **parity,
+    )
+
+
+TRANSFORM_CASES = [
+    ("centralize", {}, 100),
+    ("normalize_by_update_norm", {}, 100),
+]
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, steps",
+    TRANSFORM_CASES,
+    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in TRANSFORM_CASES],
+)
+def test_transform(name, kwargs, steps):
+    check_transform(name, kwargs, steps)

@@ -1,9 +1,8 @@
-"""sgd, lion, lamb and lars against optax (params after every step, final state)."""
+"""lamb and lars against optax (params after every step, final state)."""
 
 import jax
 import jax.numpy as jnp
 import optax
-import pytest
 
 import gdx
 from tests.parity.harness import assert_parity, make_params
@@ -32,57 +31,6 @@ def check(name, *args, steps=100, params=None, **kwargs):
     )
 
 
-# --- sgd ------------------------------------------------------------------------
-
-
-def test_sgd():
-    check("sgd", 0.1)
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        dict(momentum=0.9),
-        dict(momentum=0.8, nesterov=True),
-        dict(momentum=0.9, accumulator_dtype=jnp.bfloat16),
-    ],
-    ids=["momentum", "nesterov", "bf16-accumulator"],
-)
-def test_sgd_momentum(kwargs):
-    check("sgd", 0.05, **kwargs)
-
-
-def test_sgd_schedule():
-    check("sgd", decaying, momentum=0.9, steps=50)
-
-
-def test_sgd_without_momentum_state_layout():
-    params = {"w": jnp.ones(3)}
-    state = gdx.sgd(0.1).init(params)
-    reference = optax.sgd(0.1).init(params)
-    assert isinstance(state, tuple) and len(state) == len(reference) == 2
-    assert all(isinstance(s, gdx.EmptyState) for s in state)
-    assert [type(s).__name__ for s in state] == [type(s).__name__ for s in reference]
-
-
-# --- lion -----------------------------------------------------------------------
-
-
-def test_lion():
-    check("lion", 1e-2)
-
-
-def test_lion_non_default():
-    check("lion", 3e-3, b1=0.8, b2=0.95, mu_dtype=jnp.bfloat16, weight_decay=0.1, mask=MASK, steps=50)
-
-
-def test_lion_schedules():
-    check("lion", decaying, weight_decay=decaying, mask=not_a_vector, steps=50)
-
-
-# --- lamb -----------------------------------------------------------------------
-
-
 def test_lamb():
     check("lamb", 1e-2)
 
@@ -93,9 +41,6 @@ def test_lamb_non_default():
 
 def test_lamb_schedule():
     check("lamb", decaying, weight_decay=0.01, steps=50)
-
-
-# --- lars -----------------------------------------------------------------------
 
 
 def test_lars():
