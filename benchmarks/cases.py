@@ -142,7 +142,8 @@ def deep_model(layers: int, width: int = 32, seed: int = 0) -> tuple[dict[str, A
     def loss_fn(params, x):
         for i in range(layers):
             layer = params[f"layer{i:04d}"]
-            x = x + jnp.tanh(x @ layer["kernel"] + layer["bias"])
+            z = x @ layer["kernel"]
+            x = x + jnp.tanh(z + jnp.broadcast_to(layer["bias"], z.shape))
         return jnp.mean(x * x)
 
     x = jnp.asarray(rng.standard_normal((64, width), dtype=np.float32))
