@@ -77,7 +77,7 @@ RUNS: dict[str, dict[str, Any]] = {
     ),
     # One case per model, covering every implementation (flat, and fuse inside inject_hyperparams).
     "smoke": dict(
-        blocks=2, steps=1, limit=120.0,
+        blocks=2, steps=1, limit=600.0,
         opts=dict(lm=("adamw",), deep=("inject+mask",), resnet=("clip+adamw",)),
     ),
 }  # fmt: skip

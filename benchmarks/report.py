@@ -136,7 +136,7 @@ def markdown(results: dict) -> str:
             elif key == "step_vs_optax":
                 cells.append(spread(row))
             elif title == "note":
-                notes = [row.get("skipped") or "", row.get("error") or ""]
+                notes = [row.get("skipped") or "", row.get("error") or "", row.get("note") or ""]
                 if row.get("busy") or row.get("background_compile"):  # results of the old runner
                     notes.append("measured while an abandoned compile ran")
                 if row.get("loss_max_abs_diff") is not None:

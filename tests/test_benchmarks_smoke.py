@@ -20,7 +20,7 @@ def test_benchmark_smoke_run_writes_results(tmp_path):
         cwd=ROOT,
         env=env,
         check=True,
-        timeout=600,
+        timeout=900,  # each implementation starts its own process: minutes on a loaded 2-core machine
     )
     (result,) = tmp_path.glob("*-smoke.json")
     data = json.loads(result.read_text())
@@ -37,6 +37,13 @@ def test_benchmark_smoke_run_writes_results(tmp_path):
         assert {"compile_s", "step_ms", "temp_mb", "total_mb"} <= set(row)
     assert any("step_vs_floor" in row for row in data["rows"])
     assert any("step_vs_optax" in row for row in data["rows"])
+    # The fair runner: every implementation in its own process, the ratio per block with its
+    # min-max, and the A/A copy of optax.
+    assert "optax (A/A)" in impls
+    for row in data["rows"]:
+        assert row["step_vs_optax_lo"] <= row["step_vs_optax"] <= row["step_vs_optax_hi"], row
+        if row["impl"] == "optax":
+            assert row["step_vs_optax"] == 1.0
     markdown = (tmp_path / "latest.md").read_text()
     assert "| group | tree | optimizer | impl | compile |" in markdown
     assert "jax " in markdown and "optax " in markdown
@@ -49,28 +56,10 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def test_benchmark_rows_have_fair_ratios_with_spread(tmp_path):
-    # Written by the smoke run above's runner: every implementation in its own process,
-    # ratios per block with their min-max, and the A/A copy of optax.
-    subprocess.run(
-        [sys.executable, "benchmarks/run.py", "--smoke", "--only", "update", "--no-latest",
-         "--output-dir", str(tmp_path)],
-        cwd=ROOT, env=_clean_env(), check=True, timeout=600,
-    )  # fmt: skip
-    (result,) = tmp_path.glob("*-smoke-update.json")
-    assert not (tmp_path / "latest.md").exists()
-    rows = json.loads(result.read_text())["rows"]
-    assert "optax (A/A)" in {row["impl"] for row in rows}
-    for row in rows:
-        assert row["step_vs_optax_lo"] <= row["step_vs_optax"] <= row["step_vs_optax_hi"], row
-        if row["impl"] == "optax":
-            assert row["step_vs_optax"] == 1.0
-
-
 def test_flax_models_smoke_trains_and_matches_optax(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "benchmarks.flax_models", "--smoke", "--output-dir", str(tmp_path)],
-        cwd=ROOT, env=_clean_env(), check=True, timeout=600,
+        cwd=ROOT, env=_clean_env(), check=True, timeout=900,
     )  # fmt: skip
     (result,) = tmp_path.glob("*-smoke-flax.json")
     rows = json.loads(result.read_text())["rows"]
@@ -89,9 +78,9 @@ def test_flax_models_smoke_trains_and_matches_optax(tmp_path):
 
 def test_gpu_script_dry_run_writes_every_part(tmp_path):
     env = _clean_env() | {"GDX_GPU_DRY": "1", "GDX_GPU_OUT": str(tmp_path), "PYTHON": sys.executable}
-    subprocess.run(["bash", "benchmarks/gpu.sh"], cwd=ROOT, env=env, check=True, timeout=900)
+    subprocess.run(["bash", "benchmarks/gpu.sh"], cwd=ROOT, env=env, check=True, timeout=1200)
     names = {p.name for p in tmp_path.iterdir()}
-    for part in ("smoke-update", "smoke-flax", "adam-dry", "parity"):
+    for part in ("smoke-train_step", "smoke-flax", "adam-dry", "parity"):
         assert any(name.endswith(f"{part}.json") for name in names), (part, names)
     parity = json.loads(next(tmp_path.glob("*-parity.json")).read_text())["rows"]
     assert {(r["optimizer"], r["impl"]) for r in parity} >= {
