@@ -32,11 +32,8 @@ NAMESPACES = (
     "gdx.flat",
 )
 
-# gdx.flat is a plain module (gdx/fused/flat.py) without `__all__`, so its dir() also shows
-# what it imports: these are not its API (gdx.OptState and gdx.Params are documented in core).
-NOT_API = {
-    "gdx.flat": {"Any", "Callable", "Mapping", "OptState", "Params"},
-}
+# Names a namespace shows that are not its API (none today: gdx.flat's `__dir__` lists its own).
+NOT_API: dict[str, set[str]] = {}
 
 
 class Family(NamedTuple):
@@ -63,7 +60,14 @@ FAMILIES = (
         "core",
         "Core",
         "The protocol (``GradientTransformation``, ``init``/``update``), ``chain`` and the types.",
-        modules=("gdx.core", "gdx.protocol", "gdx._tree", "gdx.interop", "gdx.numerics"),
+        modules=(
+            "gdx.core",
+            "gdx.protocol",
+            "gdx._common.moments",
+            "gdx._common.norms",
+            "gdx.interop",
+            "gdx.numerics",
+        ),
         namespaces=("gdx",),
     ),
     Family(
@@ -135,7 +139,8 @@ FAMILIES = (
             "gdx.tree_utils",
             "gdx.tree_math",
             "gdx._tree_like",
-            "gdx._tree_math",
+            "gdx._common.tree_math",
+            "gdx._common.dtypes",
             "gdx._state_utils",
         ),
         namespaces=("gdx.tree", "gdx.tree_utils"),

@@ -7,6 +7,8 @@ DOCS = Path(__file__).resolve().parent
 sys.path[:0] = [str(DOCS.parent), str(DOCS)]  # this checkout's gdx, then docs/_api.py
 
 import _api  # noqa: E402
+import _math  # noqa: E402
+import _plots  # noqa: E402
 
 import gdx  # noqa: E402
 
@@ -24,13 +26,16 @@ extensions = [
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build"]
+# _generated/ holds the figures _plots.py writes; gallery/ the examples' PNGs and printed output.
+exclude_patterns = ["_build", "_generated", "gallery"]
 
 # Google-style docstrings (Args:, Returns:, Raises:, Example:).
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 autodoc_member_order = "bysource"
-autodoc_typehints = "signature"
+# Signatures show names and defaults, as a call is written (`adam(learning_rate, b1=0.9, ...)`):
+# the annotations expand gdx's type aliases (ScalarOrSchedule) into unions many lines long.
+autodoc_typehints = "none"
 autodoc_preserve_defaults = True  # show `b1=0.9`, and a schedule default as written
 autosummary_generate = False  # the family pages in api/ are written by _api.py
 add_module_names = False
@@ -41,9 +46,14 @@ myst_enable_extensions = ["dollarmath"]
 
 html_theme = "alabaster"
 html_title = f"gdx {release}"
+# alabaster's default 940px page scrolls most code blocks and squeezes the tables sideways.
+html_theme_options = {"page_width": "1240px", "sidebar_width": "250px"}
+html_static_path = ["_static"]
+html_css_files = ["gdx.css"]  # tables of defaults: wrapping code, top-aligned cells
 # MathJax is loaded from its CDN when a reader opens a page; the build itself is offline.
 
 _api.write_pages(DOCS / "api")
+_plots.write(DOCS / "_generated")  # every schedule, the diagnostics figures: computed at each build
 
 
 def returns_as_field(app, what, name, obj, options, lines: list[str]) -> None:
@@ -78,5 +88,11 @@ def returns_as_field(app, what, name, obj, options, lines: list[str]) -> None:
     lines[:] = out
 
 
+def rules_as_math(app, what, name, obj, options, lines: list[str]) -> None:
+    """Typeset each docstring's update rule (a pseudo-code literal block) as math: docs/_math.py."""
+    _math.rules_as_math(lines)
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", returns_as_field, priority=400)  # napoleon's runs at 500
+    app.connect("autodoc-process-docstring", rules_as_math, priority=400)

@@ -3,7 +3,7 @@
 The implementations behind `gdx.tree.ones_like`, `full_like`, `batch_shape`,
 `dtype`, `random_like`, `split_key_like` and `unwrap_random_key_data`, with
 optax 0.2.8's signatures, defaults and results (`zeros_like`, `cast` and
-`cast_like` live in `gdx._tree`, where the transformations use them).
+`cast_like` live in `gdx._common.dtypes`, where the transformations use them).
 """
 
 import functools

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree
+from gdx._common.dtypes import promoted_dtype
 
 Params = Any
 """A pytree of parameters (arrays)."""
@@ -131,7 +131,10 @@ def record_structure(update: Callable[..., Any], kind: str, **parts: Any) -> Non
 
     `gdx.fuse` re-assembles a transformation on packed buffers, so it must see
     through the combinators (`chain`, `named_chain`, `masked`) and recognise the
-    per-leaf reductions (`scale_by_trust_ratio`). The record is one plain
+    per-leaf reductions (`scale_by_trust_ratio`). A transformation whose `update`
+    is element-wise, or reduces over all leaves at once (`clip_by_global_norm`),
+    records `kind="elementwise"` where it is defined, so `fuse` runs it on packed
+    buffers unchanged; a member without a record is rejected. The record is one plain
     attribute, `update._gdx_structure = (kind, parts)`; nothing else reads it.
     """
     update.__dict__["_gdx_structure"] = (kind, parts)
@@ -214,6 +217,8 @@ def identity() -> GradientTransformation:
         del params, extra_args
         return updates, state
 
+    record_structure(update, "elementwise")
+
     return GradientTransformationExtraArgs(init, update)
 
 
@@ -227,6 +232,8 @@ def set_to_zero() -> GradientTransformation:
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         return jax.tree.map(jnp.zeros_like, updates), state
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -261,7 +268,7 @@ def apply_updates(params: Params, updates: Updates) -> Params:
             return None
         param = jnp.asarray(param)
         update = jnp.asarray(update)
-        common = _tree.promoted_dtype(param.dtype, update.dtype)
+        common = promoted_dtype(param.dtype, update.dtype)
         return (param.astype(common) + update.astype(common)).astype(param.dtype)
 
     return jax.tree.map(add, params, updates, is_leaf=lambda x: x is None)

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.stats.norm
 
-from gdx._tree import promote, promoted
+from gdx._common.dtypes import promote, promoted
 
 
 class MultiNormalDiagFromLogScale:

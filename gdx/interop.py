@@ -10,7 +10,7 @@ arrays are passed through untouched (no copy, no cast).
 """
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 import jax
 import numpy as np
@@ -139,11 +139,18 @@ class _Converter:
 def _placeholder(library: str) -> Any:
     """The params placeholder the library's own inits recognise (optax's `masked` checks its class)."""
     if library == "optax":
-        try:
-            from optax.tree_utils._state_utils import _ParamsPlaceholder as OptaxPlaceholder
-        except ImportError:  # a later optax without it: any childless node works for most inits
-            return _ParamsPlaceholder()
-        return OptaxPlaceholder()
+        import optax
+
+        # optax's placeholder class is private: take the instance its public `tree_map_params`
+        # passes to an initializer, rather than importing `optax.tree_utils._state_utils`.
+        seen: list[Any] = []
+
+        def capture(params: Any) -> Any:
+            seen.append(params)
+            return ()
+
+        optax.tree_utils.tree_map_params(capture, lambda value: value, cast(Any, ()))
+        return type(seen[0])() if seen else _ParamsPlaceholder()
     return _ParamsPlaceholder()
 
 

@@ -14,9 +14,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from gdx import _validate
-from gdx._tree import explicit_sharding, global_norm, promote, promoted
-from gdx._tree_math import tree_scale, tree_sub
+from gdx._common import checks
+from gdx._common.dtypes import explicit_sharding, promote, promoted
+from gdx._common.tree_math import global_norm, tree_scale, tree_sub
 
 
 def _vdot(a: Any, b: Any) -> jax.Array:
@@ -186,7 +186,7 @@ def matrix_inverse_pth_root(
     """
     who = "matrix_inverse_pth_root"
     _check_square(who, matrix)
-    _validate.positive(who, "p", p)
+    checks.positive(who, "p", p)
     size = jnp.shape(matrix)[0]
     alpha = jnp.asarray(promoted(operator.truediv, -1.0, p), jnp.float32)
     identity = jnp.eye(size, dtype=jnp.float32)
@@ -275,7 +275,7 @@ def nnls(
         raise ValueError(f"{who}: b must be a vector or a matrix, got shape {jnp.shape(b)}")
     if jnp.shape(b)[0] != jnp.shape(A)[0]:
         raise ValueError(f"{who}: b must have A's number of rows {jnp.shape(A)[0]}, got shape {jnp.shape(b)}")
-    _validate.non_negative_int(who, "iters", iters)
+    checks.non_negative_int(who, "iters", iters)
 
     Q = promoted(jnp.matmul, A.mT, A)  # noqa: N806 (the paper's names)
     q = promoted(jnp.matmul, A.mT, b)

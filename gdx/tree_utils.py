@@ -6,14 +6,35 @@ and write values anywhere in a nested optimizer state, with paths that name
 `NamedTuple` fields (`NamedTupleKey`).
 """
 
+from gdx._common.dtypes import cast_like as tree_cast_like
+from gdx._common.dtypes import tree_cast as tree_cast
+from gdx._common.dtypes import tree_zeros_like as tree_zeros_like
+from gdx._common.moments import bias_correction as tree_bias_correction
+from gdx._common.moments import update_infinity_moment as tree_update_infinity_moment
+from gdx._common.moments import update_moment as tree_update_moment
+from gdx._common.moments import update_moment_per_elem_norm as tree_update_moment_per_elem_norm
+from gdx._common.tree_math import tree_add as tree_add
+from gdx._common.tree_math import tree_add_scale as tree_add_scale
+from gdx._common.tree_math import tree_allclose as tree_allclose
+from gdx._common.tree_math import tree_clip as tree_clip
+from gdx._common.tree_math import tree_conj as tree_conj
+from gdx._common.tree_math import tree_div as tree_div
+from gdx._common.tree_math import tree_max as tree_max
+from gdx._common.tree_math import tree_min as tree_min
+from gdx._common.tree_math import tree_mul as tree_mul
+from gdx._common.tree_math import tree_norm as tree_norm
+from gdx._common.tree_math import tree_real as tree_real
+from gdx._common.tree_math import tree_scale as tree_scale
+from gdx._common.tree_math import tree_size as tree_size
+from gdx._common.tree_math import tree_sub as tree_sub
+from gdx._common.tree_math import tree_sum as tree_sum
+from gdx._common.tree_math import tree_vdot as tree_vdot
+from gdx._common.tree_math import tree_where as tree_where
 from gdx._state_utils import NamedTupleKey as NamedTupleKey
 from gdx._state_utils import tree_get as tree_get
 from gdx._state_utils import tree_get_all_with_path as tree_get_all_with_path
 from gdx._state_utils import tree_map_params as tree_map_params
 from gdx._state_utils import tree_set as tree_set
-from gdx._tree import cast_like as tree_cast_like
-from gdx._tree import tree_cast as tree_cast
-from gdx._tree import tree_zeros_like as tree_zeros_like
 from gdx._tree_like import tree_batch_shape as tree_batch_shape
 from gdx._tree_like import tree_dtype as tree_dtype
 from gdx._tree_like import tree_full_like as tree_full_like
@@ -21,27 +42,6 @@ from gdx._tree_like import tree_ones_like as tree_ones_like
 from gdx._tree_like import tree_random_like as tree_random_like
 from gdx._tree_like import tree_split_key_like as tree_split_key_like
 from gdx._tree_like import tree_unwrap_random_key_data as tree_unwrap_random_key_data
-from gdx._tree_math import tree_add as tree_add
-from gdx._tree_math import tree_add_scale as tree_add_scale
-from gdx._tree_math import tree_allclose as tree_allclose
-from gdx._tree_math import tree_clip as tree_clip
-from gdx._tree_math import tree_conj as tree_conj
-from gdx._tree_math import tree_div as tree_div
-from gdx._tree_math import tree_max as tree_max
-from gdx._tree_math import tree_min as tree_min
-from gdx._tree_math import tree_mul as tree_mul
-from gdx._tree_math import tree_norm as tree_norm
-from gdx._tree_math import tree_real as tree_real
-from gdx._tree_math import tree_scale as tree_scale
-from gdx._tree_math import tree_size as tree_size
-from gdx._tree_math import tree_sub as tree_sub
-from gdx._tree_math import tree_sum as tree_sum
-from gdx._tree_math import tree_vdot as tree_vdot
-from gdx._tree_math import tree_where as tree_where
-from gdx.tree_math import bias_correction as tree_bias_correction
-from gdx.tree_math import update_infinity_moment as tree_update_infinity_moment
-from gdx.tree_math import update_moment as tree_update_moment
-from gdx.tree_math import update_moment_per_elem_norm as tree_update_moment_per_elem_norm
 
 # Names re-exported under a different name than their home module gives them.
 __all__ = [

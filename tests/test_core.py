@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gdx
-from gdx import _tree
+from gdx._common.dtypes import tree_zeros_like
+from gdx._common.moments import bias_correction, safe_increment
 from tests.parity.harness import assert_parity, make_params, optax_promotion, random_grads
 
 # A fixed pool of members for the property tests: every new shape would recompile.
@@ -139,14 +140,14 @@ def test_apply_updates_keeps_param_dtypes_and_none_leaves():
 
 def test_safe_increment_saturates_at_int32_max():
     top = jnp.iinfo(jnp.int32).max
-    assert int(_tree.safe_increment(jnp.array(top - 1, jnp.int32))) == top
-    assert int(_tree.safe_increment(jnp.array(top, jnp.int32))) == top
+    assert int(safe_increment(jnp.array(top - 1, jnp.int32))) == top
+    assert int(safe_increment(jnp.array(top, jnp.int32))) == top
     assert gdx.safe_int32_increment is gdx.safe_increment
 
 
 def test_bias_correction_stays_finite_at_the_counter_limit():
     top = jnp.array(jnp.iinfo(jnp.int32).max, jnp.int32)
-    corrected = _tree.bias_correction(jnp.ones(3), 0.999, top)
+    corrected = bias_correction(jnp.ones(3), 0.999, top)
     assert bool(jnp.all(jnp.isfinite(corrected)))
 
 
@@ -158,7 +159,7 @@ def test_global_norm_matches_optax_including_bfloat16():
 
 
 def test_tree_zeros_like_with_dtype_override():
-    zeros = _tree.tree_zeros_like(PARAMS, jnp.bfloat16)
+    zeros = tree_zeros_like(PARAMS, jnp.bfloat16)
     assert all(z.dtype == jnp.bfloat16 and float(jnp.sum(z)) == 0 for z in jax.tree.leaves(zeros))
 
 

@@ -1,11 +1,15 @@
-"""The API reference documents every public name once, and the Sphinx build has no warning.
+"""The API reference documents every public name once, the guides' code runs, and the Sphinx
+build has no warning.
 
 The family pages are generated from the table in `docs/_api.py`; these tests read the pages
 it renders (not its own list of names) and compare them with `dir()` of gdx's namespaces.
+Every ```python block of the README and of every page under docs/ runs, in order, per file,
+in a fresh interpreter (`tests/_doc_blocks.py`), as a reader pasting them would run them.
 """
 
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import shutil
@@ -18,12 +22,20 @@ from pathlib import Path
 import pytest
 
 import gdx
+from tests import _doc_blocks as doc_blocks
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+# The Markdown files whose ```python blocks must run: the README and every docs page.
+MARKDOWN = [
+    "README.md",
+    *sorted(str(p.relative_to(ROOT)) for p in DOCS.rglob("*.md") if "_build" not in p.parts),
+]
 sys.path.insert(0, str(DOCS))
 import _api  # noqa: E402
 
 sys.path.remove(str(DOCS))
+
 
 DIRECTIVE = re.compile(r"^\.\. (?:autofunction|autoclass|data):: (\S+)$", re.MULTILINE)
 ALIASES = re.compile(r"^   Also reachable as (.*)\.$", re.MULTILINE)
@@ -91,12 +103,42 @@ def test_reexports_are_documented_once_at_their_home():
     assert any(e.name == "gdx.scale_by_adam" for e in pages["transforms"])
 
 
-def test_names_left_out_of_gdx_flat_are_its_imports():
-    # gdx.flat is a plain module: what NOT_API leaves out must not be defined there.
-    for name in _api.NOT_API["gdx.flat"]:
+def test_gdx_flat_lists_only_its_own_api():
+    # gdx.flat is a plain module (gdx/fused/flat.py): its `__dir__` hides what it imports.
+    assert dir(gdx.flat) == sorted(gdx.flat.__all__)
+    for name in dir(gdx.flat):
         value = getattr(gdx.flat, name)
-        assert getattr(value, "__module__", None) != "gdx.fused.flat", name
-        assert value is getattr(gdx, name, value), name  # OptState, Params: gdx.core's, documented there
+        if name != "Flat":  # a type alias (dict[str, jax.Array]) has no module of its own
+            assert getattr(value, "__module__", None) == "gdx.fused.flat", name
+
+
+def test_the_block_runner_finds_python_blocks_only():
+    text = "```python\na = 1\n```\n\n```bash\nmake test\n```\n\n```python\nb = a + 1\n```\n"
+    assert doc_blocks.blocks(text) == [(2, "a = 1\n"), (10, "b = a + 1\n")]
+
+
+def test_the_pages_with_code_are_found():
+    assert "README.md" in MARKDOWN and "docs/guides/getting-started.md" in MARKDOWN
+    assert len(MARKDOWN) >= 12, MARKDOWN
+
+
+@pytest.mark.parametrize("page", MARKDOWN)
+def test_python_blocks_run_in_order(page, tmp_path):
+    # A fresh interpreter per file, in an empty directory (the checkpoint guide writes files),
+    # on the CPU, importing this checkout's gdx. Blocks that need 8 devices set XLA_FLAGS
+    # themselves before importing jax, as a reader would.
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
+    env.pop("XLA_FLAGS", None)  # the test session's 8 fake devices are not the reader's
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "_doc_blocks.py"), str(ROOT / page)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-6000:]
+    assert "python blocks ran" in result.stdout
 
 
 @pytest.mark.slow
@@ -105,9 +147,11 @@ def test_sphinx_build_has_no_warning(tmp_path):
         pytest.skip("sphinx is not installed: `make install` installs the docs extra (gdx[docs])")
     sphinx_build = Path(sys.executable).with_name("sphinx-build")
     command = [str(sphinx_build)] if sphinx_build.exists() else [sys.executable, "-m", "sphinx"]
-    # A copy of docs/, so the build writes neither docs/api/ nor docs/_build/ of the checkout.
+    # A copy of docs/, so the build writes neither docs/api/, docs/_generated/ nor docs/_build/ of
+    # the checkout; with the benchmark results beside it, which the guides include.
     source = tmp_path / "docs"
-    shutil.copytree(DOCS, source, ignore=shutil.ignore_patterns("_build", "api"))
+    shutil.copytree(DOCS, source, ignore=shutil.ignore_patterns("_build", "api", "_generated"))
+    shutil.copytree(ROOT / "benchmarks" / "results", tmp_path / "benchmarks" / "results")
     result = subprocess.run(
         [*command, "-W", "--keep-going", "-q", "-b", "html", str(source), str(tmp_path / "html")],
         capture_output=True,
@@ -117,3 +161,30 @@ def test_sphinx_build_has_no_warning(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-5000:]
     assert (tmp_path / "html" / "api" / "optimizers.html").exists()
+    assert (tmp_path / "html" / "guides" / "getting-started.html").exists()
+    assert (tmp_path / "html" / "_images" / "schedules.png").exists()  # generated by docs/_plots.py
+
+
+def test_update_rules_are_typeset_as_math():
+    sys.path.insert(0, str(DOCS))
+    import _math
+
+    sys.path.remove(str(DOCS))
+    lines = inspect.getdoc(gdx.adam).splitlines()
+    assert _math.rules_as_math(lines) == 1
+    text = "\n".join(lines)
+    assert ".. math::" in text and "Update rule::" not in text
+    assert r"\mu &\leftarrow \beta_1 \, \mu + \left(1 - \beta_1\right) \, g" in text
+    assert r"{g}^{2}" in text and r"\sqrt{" in text and r"\frac{" in text
+    # A code example is not a rule, and a rule with a line the translator does not read stays as written.
+    example = ["Example::", "", "    tx = gdx.chain(gdx.adam(1e-3))", ""]
+    prose = ["Update rule::", "", "    for each leaf: shrink it", ""]
+    assert _math.rules_as_math(example) == 0 and example[0] == "Example::"
+    assert _math.rules_as_math(prose) == 0 and prose[0] == "Update rule::"
+    # Enough of the docstrings' rules are read (the rest render as the literal pseudo-code).
+    typeset = sum(
+        _math.rules_as_math((inspect.getdoc(_api._resolve(e.name)) or "").splitlines())
+        for page in _api.entries().values()
+        for e in page
+    )
+    assert typeset >= 55, typeset

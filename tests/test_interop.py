@@ -10,12 +10,13 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import pytest
 
 import gdx
+from tests.parity.calls import assert_trees_close
 from tests.parity.harness import grad_sequence, make_params
-from tests.parity.test_catalog_e_parity import assert_trees_close
 
 MASK = {
     "dense": {"kernel": True, "bias": False},
@@ -185,3 +186,29 @@ def test_an_init_that_needs_params_asks_for_them():
     with jax.numpy_dtype_promotion("standard"):
         their_state = gdx.to_optax_state(state, optax.lbfgs(), params=params)
         assert jax.tree.structure(their_state) == jax.tree.structure(optax.lbfgs().init(params))
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (lambda: gdx.muon(0.01), lambda: optax.contrib.muon(0.01)),
+        (lambda: gdx.schedule_free_adamw(0.01), lambda: optax.contrib.schedule_free_adamw(0.01)),
+        (
+            lambda: gdx.sam(gdx.sgd(0.1), gdx.sgd(0.05), sync_period=3),
+            lambda: optax.contrib.sam(optax.sgd(0.1), optax.sgd(0.05), sync_period=3),
+        ),
+    ],
+    ids=["muon", "schedule_free_adamw", "sam"],
+)
+def test_an_optax_state_converts_to_gdx_and_back(ours, theirs):
+    params = {"w": jnp.ones((3, 2)), "b": jnp.ones(2)}
+    with jax.numpy_dtype_promotion("standard"):
+        optax_tx = theirs()
+        optax_state = optax_tx.init(params)
+        _, optax_state = optax_tx.update(params, optax_state, params)
+    state = gdx.from_optax_state(optax_state, reference=ours(), params=params)
+    assert jax.tree.structure(state) == jax.tree.structure(ours().init(params))
+    back = gdx.to_optax_state(state, optax_tx, params=params)
+    assert jax.tree.structure(back) == jax.tree.structure(optax_state)
+    for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(optax_state)):
+        np.testing.assert_array_equal(a, b)

@@ -22,7 +22,8 @@ import pytest
 
 import gdx
 
-# optax names gdx does not claim (DESIGN.md, README): code using them keeps `import optax`.
+# optax names gdx does not claim (DESIGN.md, README, docs/guides/migrating-from-optax.md):
+# code using them keeps `import optax`.
 OUT_OF_SCOPE_MODULES = {
     "assignment",
     "experimental",

@@ -59,8 +59,14 @@ def mlp_logits(params: MLPParams, x: jax.Array) -> jax.Array:
     """Logits of the MLP: tanh hidden layers, a linear output layer."""
     layers = [params[name] for name in sorted(params)]
     for layer in layers[:-1]:
-        x = jnp.tanh(x @ layer["w"] + layer["b"])
-    return x @ layers[-1]["w"] + layers[-1]["b"]
+        x = jnp.tanh(_affine(layer, x))
+    return _affine(layers[-1], x)
+
+
+def _affine(layer: dict[str, jax.Array], x: jax.Array) -> jax.Array:
+    """`x @ w + b`, the bias broadcast explicitly over the batch axes."""
+    y = x @ layer["w"]
+    return y + jnp.broadcast_to(layer["b"], y.shape)
 
 
 def cross_entropy_loss(params: MLPParams, x: jax.Array, labels: jax.Array) -> jax.Array:

@@ -6,8 +6,10 @@ from gdx.diagnostics.gradcheck import GradCheckReport as GradCheckReport
 from gdx.diagnostics.gradcheck import GradientCheckError as GradientCheckError
 from gdx.diagnostics.gradcheck import LeafCheck as LeafCheck
 from gdx.diagnostics.gradcheck import check_grads as check_grads
+from gdx.diagnostics.health import HealthMonitorState as HealthMonitorState
+from gdx.diagnostics.health import MonitorState as MonitorState
+from gdx.diagnostics.health import health_monitor as health_monitor
+from gdx.diagnostics.health import metrics as metrics
+from gdx.diagnostics.health import monitor as monitor
 from gdx.diagnostics.lr_find import LRFindResult as LRFindResult
 from gdx.diagnostics.lr_find import lr_find as lr_find
-from gdx.diagnostics.monitor import MonitorState as MonitorState
-from gdx.diagnostics.monitor import metrics as metrics
-from gdx.diagnostics.monitor import monitor as monitor

@@ -96,7 +96,7 @@ def doctor(
     Args:
       losses: the loss per step (or per epoch), at least 4 values.
       grad_norms: optional global grad norm per step (e.g. the "grad_norm" of
-        `gdx.diagnostics.monitor`); enables the gradient rules. Default None.
+        `gdx.diagnostics.health_monitor`); enables the gradient rules. Default None.
       spike_factor: see the table, > 1. Default 5.0.
       divergence_factor: see the table, > 1. Default 1.5.
       oscillation_fraction: see the table, in (0, 1). Default 0.5.

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
-from gdx.wrappers.masked import MaskedNode, _mask_is_callable
+from gdx.wrappers.masked import MaskedNode, mask_is_callable
 
 
 class PackedTree(NamedTuple):
@@ -128,7 +128,7 @@ def _sharding_key(leaf: Any) -> Any:
 
 def _resolve_mask(mask: Any, params: Any, leaf_count: int) -> tuple[bool, ...]:
     """The mask of a `masked` member as one Python bool per leaf of `params`."""
-    mask_tree = mask(params) if _mask_is_callable(mask) else mask
+    mask_tree = mask(params) if mask_is_callable(mask) else mask
     try:
         full = jax.tree.map(lambda m, sub: jax.tree.map(lambda _: bool(m), sub), mask_tree, params)
     except (ValueError, TypeError) as error:

@@ -18,27 +18,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._tree import promote, promoted
+from gdx._common.dtypes import promote, promoted
+from gdx._common.norms import floored_l2_norm, safe_norm
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, chain, named_chain
 from gdx.fused._packing import PackedTree, PackSpec
-from gdx.numerics import floored_l2_norm, safe_norm
 from gdx.wrappers.masked import MaskedNode, masked
-
-# `update` functions (module -> enclosing constructors) that are element-wise or reduce over all leaves.
-_PACKABLE = {
-    "gdx.core": {"identity", "set_to_zero"},
-    "gdx.transforms.adam": {"scale_by_adam", "scale_by_amsgrad", "scale_by_adamax"},
-    "gdx.transforms.adam_variants": {"scale_by_belief", "scale_by_yogi", "scale_by_radam"},
-    "gdx.transforms.adadelta": {"scale_by_adadelta"},
-    "gdx.transforms.clipping": {"clip", "clip_by_global_norm"},
-    "gdx.transforms.constraints": {"keep_params_nonnegative"},
-    "gdx.transforms.decay": {"add_decayed_weights"},
-    "gdx.transforms.momentum": {"trace", "ema"},
-    "gdx.transforms.rms": {"scale_by_rss", "scale_by_rms", "scale_by_stddev"},
-    "gdx.transforms.scaling": {"scale", "scale_by_schedule"},
-    "gdx.transforms.sign": {"scale_by_lion"},
-    "gdx.transforms.sign_steps": {"scale_by_sign", "scale_by_rprop"},
-}
 
 
 class Packable(NamedTuple):
@@ -103,9 +87,7 @@ def make_plan(tx: Any, masks: list[Any]) -> Any:
         return TrustRatio(
             tx, parts["min_norm"], parts["trust_coefficient"], parts["eps"], parts.get("fast_norm", False)
         )
-    module, qualname = getattr(update, "__module__", None), getattr(update, "__qualname__", "")
-    outer, _, local = qualname.partition(".<locals>.")
-    if local == "update" and outer in _PACKABLE.get(module or "", ()):
+    if kind == "elementwise":
         return Packable(tx)
     raise TypeError(
         f"fuse: cannot run the member {_describe(update)} on packed buffers: fuse only knows gdx's "

@@ -332,3 +332,11 @@ def train_step(
         return apply_updates(flat, updates), opt_state, value
 
     return TrainStep(jax.jit(step, donate_argnums=(0, 1)), unravel)
+
+
+__all__ = ["Flat", "TrainStep", "Unravel", "check_optimizer", "ravel", "train_step"]
+
+
+def __dir__() -> list[str]:
+    # `gdx.flat` is this module: `dir()` lists its API, not what it imports (jax, functools, typing).
+    return sorted(__all__)

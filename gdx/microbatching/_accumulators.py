@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx._tree import explicit_sharding, promoted
+from gdx._common.dtypes import explicit_sharding, promoted
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """How a named optimizer is built: a `chain` whose `init` checks the params."""
 
-from gdx import _tree
+from gdx._common import checks
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, chain
 
 
@@ -13,7 +13,7 @@ def named_optimizer(name: str, *transforms: GradientTransformation) -> GradientT
     chained = chain(*transforms)
 
     def init(params):
-        _tree.check_float_params(params, who=name)
+        checks.check_float_params(params, who=name)
         return chained.init(params)
 
     return GradientTransformationExtraArgs(init, chained.update)

@@ -5,7 +5,7 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adadelta import scale_by_adadelta
@@ -15,11 +15,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 MaskOrFn = Any | Callable[[Params], Any] | None
 
 
-def _validate_weight_decay(who: str, weight_decay: Any) -> None:
-    if not callable(weight_decay):
-        _validate.non_negative(who, "weight_decay", weight_decay)
-
-
+@checks.called_as("adadelta")
 def adadelta(
     learning_rate: ScalarOrSchedule | None = None,
     rho: jax.typing.ArrayLike = 0.9,
@@ -55,11 +51,6 @@ def adadelta(
     (https://arxiv.org/abs/1212.5701).
     """
     who = "adadelta"
-    if learning_rate is not None:
-        _validate.learning_rate(who, learning_rate)
-    _validate.decay_rate(who, "rho", rho)
-    _validate.positive(who, "eps", eps)
-    _validate_weight_decay(who, weight_decay)
     return named_optimizer(
         who,
         add_decayed_weights(weight_decay, mask=weight_decay_mask),

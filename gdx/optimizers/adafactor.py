@@ -6,7 +6,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adaptive_clipping import clip_by_block_rms
@@ -17,6 +17,7 @@ from gdx.transforms.momentum import ema
 from gdx.transforms.scaling import scale, scale_by_learning_rate
 
 
+@checks.called_as("adafactor")
 def adafactor(
     learning_rate: ScalarOrSchedule | None = None,
     min_dim_size_to_factor: int = 128,
@@ -74,20 +75,14 @@ def adafactor(
       Shazeer & Stern, Adafactor: Adaptive Learning Rates with Sublinear Memory Cost, ICML 2018.
     """
     who = "adafactor"
-    if learning_rate is not None:
-        _validate.learning_rate(who, learning_rate)
-    _validate.non_negative_int(who, "min_dim_size_to_factor", min_dim_size_to_factor)
-    _validate.non_negative(who, "decay_rate", decay_rate)
-    _validate.non_negative_int(who, "decay_offset", decay_offset)
-    if clipping_threshold is not None:
-        _validate.positive(who, "clipping_threshold", clipping_threshold)
     if momentum is not None:
-        _validate.decay_rate(who, "momentum", momentum)
+        checks.decay_rate(who, "momentum", momentum)
     if weight_decay_rate is not None:
-        _validate.schedule_or_number(who, "weight_decay_rate", weight_decay_rate)
-        if not callable(weight_decay_rate):
-            _validate.non_negative(who, "weight_decay_rate", weight_decay_rate)
-    _validate.non_negative(who, "eps", eps)
+        checks.non_negative_or_schedule(who, "weight_decay_rate", weight_decay_rate)
+    checks.non_negative_int(who, "decay_offset", decay_offset)
+    if clipping_threshold is not None:
+        checks.positive(who, "clipping_threshold", clipping_threshold)
+    checks.non_negative(who, "eps", eps)
 
     transforms = [scale_by_factored_rms(factored, decay_rate, decay_offset, min_dim_size_to_factor, eps)]
     if clipping_threshold is not None:

@@ -2,13 +2,14 @@
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.rms import scale_by_rss
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("adagrad")
 def adagrad(
     learning_rate: ScalarOrSchedule,
     initial_accumulator_value: jax.typing.ArrayLike = 0.1,
@@ -33,9 +34,6 @@ def adagrad(
     Learning and Stochastic Optimization", JMLR 2011.
     """
     who = "adagrad"
-    _validate.learning_rate(who, learning_rate)
-    _validate.non_negative(who, "initial_accumulator_value", initial_accumulator_value)
-    _validate.non_negative(who, "eps", eps)
     return named_optimizer(
         who,
         scale_by_rss(initial_accumulator_value=initial_accumulator_value, eps=eps),

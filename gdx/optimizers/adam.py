@@ -7,20 +7,11 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import scale_by_adam, scale_by_amsgrad
 from gdx.transforms.scaling import scale_by_learning_rate
-
-
-def validate_adam_args(who: str, learning_rate: Any, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
-    """The checks every Adam-like optimizer runs at construction, naming itself in the error."""
-    _validate.learning_rate(who, learning_rate)
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "eps_root", eps_root)
 
 
 def _adam(
@@ -34,7 +25,6 @@ def _adam(
     nesterov: bool,
     nu_dtype: Any,
 ) -> GradientTransformation:
-    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
     return named_optimizer(
         who,
         scale_by_adam(
@@ -44,6 +34,7 @@ def _adam(
     )
 
 
+@checks.called_as("adam")
 def adam(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -84,6 +75,7 @@ def adam(
     return _adam("adam", learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype)
 
 
+@checks.called_as("nadam")
 def nadam(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -118,6 +110,7 @@ def nadam(
     return _adam("nadam", learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype)
 
 
+@checks.called_as("amsgrad")
 def amsgrad(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -153,7 +146,6 @@ def amsgrad(
     Reference: Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
     """
     who = "amsgrad"
-    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
     return named_optimizer(
         who,
         scale_by_amsgrad(

@@ -4,14 +4,14 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
-from gdx.optimizers.adam import validate_adam_args
 from gdx.transforms.adam_variants import scale_by_belief, scale_by_radam, scale_by_yogi
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("adabelief")
 def adabelief(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -48,7 +48,6 @@ def adabelief(
     Belief in Observed Gradients", NeurIPS 2020 (https://arxiv.org/abs/2010.07468).
     """
     who = "adabelief"
-    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
     return named_optimizer(
         who,
         scale_by_belief(b1=b1, b2=b2, eps=eps, eps_root=eps_root, nesterov=nesterov, nu_dtype=nu_dtype),
@@ -56,6 +55,7 @@ def adabelief(
     )
 
 
+@checks.called_as("radam")
 def radam(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -93,8 +93,6 @@ def radam(
     Beyond", ICLR 2020 (https://arxiv.org/abs/1908.03265).
     """
     who = "radam"
-    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
-    _validate.finite(who, "threshold", threshold)
     return named_optimizer(
         who,
         scale_by_radam(
@@ -110,6 +108,7 @@ def radam(
     )
 
 
+@checks.called_as("yogi")
 def yogi(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -140,10 +139,6 @@ def yogi(
     Reference: Zaheer et al., "Adaptive Methods for Nonconvex Optimization", NeurIPS 2018.
     """
     who = "yogi"
-    _validate.learning_rate(who, learning_rate)
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
     return named_optimizer(
         who, scale_by_yogi(b1=b1, b2=b2, eps=eps, nu_dtype=nu_dtype), scale_by_learning_rate(learning_rate)
     )

@@ -5,7 +5,7 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import scale_by_adamax
@@ -13,13 +13,7 @@ from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
-def _validate_adamax_args(who: str, learning_rate: Any, b1: Any, b2: Any, eps: Any) -> None:
-    _validate.learning_rate(who, learning_rate)
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-
-
+@checks.called_as("adamax")
 def adamax(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -50,12 +44,12 @@ def adamax(
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, section 7.
     """
     who = "adamax"
-    _validate_adamax_args(who, learning_rate, b1, b2, eps)
     return named_optimizer(
         who, scale_by_adamax(b1=b1, b2=b2, eps=eps, nu_dtype=nu_dtype), scale_by_learning_rate(learning_rate)
     )
 
 
+@checks.called_as("adamaxw")
 def adamaxw(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -84,8 +78,6 @@ def adamaxw(
     "Decoupled Weight Decay Regularization", ICLR 2019.
     """
     who = "adamaxw"
-    _validate_adamax_args(who, learning_rate, b1, b2, eps)
-    _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_adamax(b1=b1, b2=b2, eps=eps, nu_dtype=nu_dtype),

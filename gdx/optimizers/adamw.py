@@ -5,10 +5,9 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
-from gdx.optimizers.adam import validate_adam_args
 from gdx.transforms.adam import scale_by_adam
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
@@ -29,8 +28,6 @@ def _adamw(
     nesterov: bool,
     nu_dtype: Any,
 ) -> GradientTransformation:
-    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
-    _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_adam(
@@ -41,6 +38,7 @@ def _adamw(
     )
 
 
+@checks.called_as("adamw")
 def adamw(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -86,6 +84,7 @@ def adamw(
     )
 
 
+@checks.called_as("nadamw")
 def nadamw(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,

@@ -5,7 +5,7 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adan import scale_by_adan
@@ -15,6 +15,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 MaskOrFn = Any | Callable[[Params], Any] | None
 
 
+@checks.called_as("adan")
 def adan(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.98,
@@ -60,13 +61,6 @@ def adan(
     Faster Optimizing Deep Models", 2022 (https://arxiv.org/abs/2208.06677).
     """
     who = "adan"
-    _validate.learning_rate(who, learning_rate)
-    for name, value in (("b1", b1), ("b2", b2), ("b3", b3)):
-        _validate.decay_rate(who, name, value)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "eps_root", eps_root)
-    if not callable(weight_decay):
-        _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_adan(b1=b1, b2=b2, b3=b3, eps=eps, eps_root=eps_root, nu_dtype=nu_dtype),

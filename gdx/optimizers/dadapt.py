@@ -1,15 +1,17 @@
 """D-Adaptation for AdamW: learning-rate-free AdamW by estimating the distance to the solution."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promoted, promoted_py, scalar_dtype, tree_zeros_like
+from gdx._common.moments import adam_step_scale, safe_increment, zero_count
+from gdx._common.tree_math import array_vdot as tree_vdot
+from gdx._common.tree_math import tree_abs_sum
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
-from gdx.optimizers import _lr_free_math as m
 from gdx.optimizers.prodigy import _validate_betas
-from gdx.transforms._tree_math import tree_vdot
 
 
 class DAdaptAdamWState(NamedTuple):
@@ -24,6 +26,7 @@ class DAdaptAdamWState(NamedTuple):
     count: jax.Array
 
 
+@checks.called_as("dadapt_adamw")
 def dadapt_adamw(
     learning_rate: ScalarOrSchedule = 1.0,
     betas: tuple[jax.typing.ArrayLike, jax.typing.ArrayLike] = (0.9, 0.999),
@@ -65,59 +68,81 @@ def dadapt_adamw(
     D-Adaptation", ICML 2023 (arXiv:2301.07733), the Adam variant.
     """
     who = "dadapt_adamw"
-    _validate.learning_rate(who, learning_rate)
+    checks.learning_rate(who, learning_rate)
     beta1, beta2 = _validate_betas(who, betas)
-    _validate.non_negative(who, "eps", eps)
-    _validate.positive(who, "estim_lr0", estim_lr0)
-    _validate.non_negative(who, "weight_decay", weight_decay)
+    checks.non_negative(who, "eps", eps)
+    checks.positive(who, "estim_lr0", estim_lr0)
+    checks.non_negative(who, "weight_decay", weight_decay)
     sum_decay = beta2**0.5
 
     def init(params):
-        _tree.check_float_params(params, who=who)
-        dtype = m.scalar_dtype(params)
+        checks.check_float_params(params, who=who)
+        dtype = scalar_dtype(params)
         return DAdaptAdamWState(
-            exp_avg=_tree.tree_zeros_like(params),
-            exp_avg_sq=_tree.tree_zeros_like(params),
-            grad_sum=_tree.tree_zeros_like(params),
+            exp_avg=tree_zeros_like(params),
+            exp_avg_sq=tree_zeros_like(params),
+            grad_sum=tree_zeros_like(params),
             estim_lr=jnp.asarray(estim_lr0, dtype),
             numerator_weighted=jnp.zeros([], dtype),
-            count=_tree.zero_count(),
+            count=zero_count(),
         )
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
-        count_inc = _tree.safe_increment(state.count)
+        checks.require_params(who, params)
+        checks.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
+        count_inc = safe_increment(state.count)
         multiplier = learning_rate(state.count) if callable(learning_rate) else learning_rate
         d = state.estim_lr
-        dlr = m.adam_step_scale(d, multiplier, beta1, beta2, count_inc).astype(state.numerator_weighted.dtype)
+        dlr = adam_step_scale(d, multiplier, beta1, beta2, count_inc).astype(state.numerator_weighted.dtype)
         weighted_sum = jax.tree.map(
-            lambda s, eas: m.div(s, m.add(jnp.sqrt(eas), eps)), state.grad_sum, state.exp_avg_sq
+            lambda s, eas: promoted_py(jnp.divide, s, promoted_py(jnp.add, jnp.sqrt(eas), eps)),
+            state.grad_sum,
+            state.exp_avg_sq,
         )
         numerator_term = tree_vdot(updates, weighted_sum)
         exp_avg = jax.tree.map(
-            lambda ea, g: m.add(m.mul(beta1, ea), m.mul(m.mul(1 - beta1, dlr), g)), state.exp_avg, updates
+            lambda ea, g: promoted_py(
+                jnp.add,
+                promoted_py(jnp.multiply, beta1, ea),
+                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - beta1, dlr), g),
+            ),
+            state.exp_avg,
+            updates,
         )
         exp_avg_sq = jax.tree.map(
-            lambda eas, g: m.add(m.mul(beta2, eas), m.mul(m.mul(1 - beta2, g), g)), state.exp_avg_sq, updates
+            lambda eas, g: promoted_py(
+                jnp.add,
+                promoted_py(jnp.multiply, beta2, eas),
+                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - beta2, g), g),
+            ),
+            state.exp_avg_sq,
+            updates,
         )
         grad_sum = jax.tree.map(
-            lambda s, g: m.add(m.mul(sum_decay, s), m.mul(m.mul(1 - sum_decay, dlr), g)),
+            lambda s, g: promoted_py(
+                jnp.add,
+                promoted_py(jnp.multiply, sum_decay, s),
+                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - sum_decay, dlr), g),
+            ),
             state.grad_sum,
             updates,
         )
-        grad_sum_l1 = m.tree_abs_sum(grad_sum)
-        numerator = m.add(
-            m.mul(sum_decay, state.numerator_weighted), m.mul(m.mul(1 - sum_decay, dlr), numerator_term)
+        grad_sum_l1 = tree_abs_sum(grad_sum)
+        numerator = promoted_py(
+            jnp.add,
+            promoted_py(jnp.multiply, sum_decay, state.numerator_weighted),
+            promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - sum_decay, dlr), numerator_term),
         )
-        estimate = m.div(numerator, m.mul(1 - sum_decay, grad_sum_l1))
+        estimate = promoted_py(jnp.divide, numerator, promoted_py(jnp.multiply, 1 - sum_decay, grad_sum_l1))
         # optax: 0/0 = NaN here while every gradient so far is zero; PyTorch D-Adaptation skips the step.
-        raised = m.maximum(d, estimate)
+        raised = promoted(jnp.maximum, d, estimate)
         new_d = jnp.where(grad_sum_l1 == 0, d.astype(raised.dtype), raised)
         new_updates = jax.tree.map(
-            lambda ea, eas, p, g: m.sub(
-                m.mul(m.mul(m.negative(weight_decay), dlr), p), m.div(ea, m.add(jnp.sqrt(eas), eps))
+            lambda ea, eas, p, g: promoted_py(
+                jnp.subtract,
+                promoted_py(jnp.multiply, promoted_py(jnp.multiply, (-cast(Any, weight_decay)), dlr), p),
+                promoted_py(jnp.divide, ea, promoted_py(jnp.add, jnp.sqrt(eas), eps)),
             ).astype(g.dtype),
             exp_avg,
             exp_avg_sq,
@@ -125,9 +150,9 @@ def dadapt_adamw(
             updates,
         )
         new_state = DAdaptAdamWState(
-            exp_avg=_tree.cast_like(exp_avg, state.exp_avg),
-            exp_avg_sq=_tree.cast_like(exp_avg_sq, state.exp_avg_sq),
-            grad_sum=_tree.cast_like(grad_sum, state.grad_sum),
+            exp_avg=cast_like(exp_avg, state.exp_avg),
+            exp_avg_sq=cast_like(exp_avg_sq, state.exp_avg_sq),
+            grad_sum=cast_like(grad_sum, state.grad_sum),
             estim_lr=new_d.astype(d.dtype),
             numerator_weighted=numerator.astype(state.numerator_weighted.dtype),
             count=count_inc,

@@ -1,12 +1,11 @@
-"""DoG and DoWG: SGD whose step size is a distance over a gradient-norm sum (learning-rate-free)."""
+"""DoG and DoWG, the named optimizers: `scale_by_dog`/`scale_by_dowg`, weight decay, the learning rate."""
 
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 import jax
-import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -15,106 +14,16 @@ from gdx.core import (
     chain,
     identity,
 )
-from gdx.optimizers import _lr_free_math as m
-from gdx.transforms._tree_math import tree_squared_norm
 from gdx.transforms.decay import add_decayed_weights
+from gdx.transforms.lr_free.dog import (
+    InitStep,
+    scale_by_dog,
+    scale_by_dowg,
+)
 from gdx.transforms.scaling import scale_by_learning_rate
 
-InitStep = tuple[Literal["distance", "learning_rate", "heuristic"], jax.typing.ArrayLike]
 
-
-class DoGState(NamedTuple):
-    """State of `scale_by_dog`, optax's layout: whether the next step is the first (bool),
-    the initial params, the largest distance from them `r_bar` and the sum of squared gradient norms."""
-
-    is_init_step: jax.Array
-    init_params: Params
-    max_dist: jax.Array
-    sum_sq_norm_grads: jax.Array
-
-
-class DoWGState(NamedTuple):
-    """State of `scale_by_dowg`, optax's layout: the initial params, the distance-weighted sum of
-    squared gradient norms and the largest squared distance from the initial params."""
-
-    init_params: Params
-    weighted_sq_norm_grads: jax.Array
-    estim_sq_dist: jax.Array
-
-
-def _scale(step_size: jax.Array, updates: Any) -> Any:
-    return jax.tree.map(lambda g: m.mul(step_size, g).astype(g.dtype), updates)
-
-
-def _distance(init_params: Any, params: Any) -> Any:
-    return jax.tree.map(jnp.subtract, init_params, params)
-
-
-def scale_by_dog(init_step: InitStep, eps: jax.typing.ArrayLike = 1e-8) -> GradientTransformation:
-    """Scales updates by DoG's step size: the largest distance travelled over the root gradient-norm sum.
-
-    Update rule (`x_0` the params at `init`; one global step size for the whole tree)::
-
-        r_bar <- max(r_bar, ||x - x_0||)            # r_bar starts at r_eps
-        G     <- G + ||g||**2
-        eta   = r_bar / sqrt(G + eps)               # first step: init_step's value if "learning_rate"
-        u     <- eta * g
-
-    `init_step = (tag, value)` sets the start: `("distance", r)` gives `r_eps = r`;
-    `("heuristic", a)` gives `r_eps = a * (1 + ||x_0||)` (the paper's
-    `reps_rel`; pass the real params to `init`); `("learning_rate", eta_0)` makes the first
-    step size `eta_0` and `r_eps = 0`. This is the global DoG of the paper,
-    not the layer-wise L-DoG (as in optax).
-
-    Args:
-      init_step: `(tag, value)` as above, `value > 0`.
-      eps: added to the sum of squared norms, >= 0. Default 1e-8.
-
-    Returns:
-      A `GradientTransformation` with state `DoGState`; `update` needs `params`.
-      It does not flip the sign: chain a negative learning rate after it.
-
-    Reference: Ivgi, Hinder & Carmon, "DoG is SGD's Best Friend: A Parameter-Free
-    Dynamic Step Size Schedule", ICML 2023.
-    """
-    who = "scale_by_dog"
-    tag, value = _validate_init_step(who, init_step)
-    _validate.non_negative(who, "eps", eps)
-
-    def init(params):
-        dtype = m.scalar_dtype(params)
-        if tag == "distance":
-            r_eps = value
-        elif tag == "heuristic":
-            r_eps = m.mul(value, m.add(1, _tree.global_norm(params)))
-        else:
-            r_eps = 0.0
-        return DoGState(
-            is_init_step=jnp.asarray(True),
-            init_params=m.tree_copy(params),
-            max_dist=jnp.asarray(r_eps).astype(dtype),
-            sum_sq_norm_grads=jnp.asarray(0.0, dtype),
-        )
-
-    def update(updates, state, params=None, **extra_args):
-        del extra_args
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
-        max_dist = m.maximum(state.max_dist, _tree.global_norm(_distance(state.init_params, params)))
-        sum_sq_norm_grads = m.add(state.sum_sq_norm_grads, tree_squared_norm(updates))
-        step_size = m.div(max_dist, jnp.sqrt(m.add(sum_sq_norm_grads, eps)))
-        if tag == "learning_rate":
-            step_size = jnp.where(state.is_init_step, *_tree.promote(value, step_size))
-        return _scale(step_size, updates), DoGState(
-            is_init_step=jnp.asarray(False),
-            init_params=state.init_params,
-            max_dist=max_dist.astype(state.max_dist.dtype),
-            sum_sq_norm_grads=sum_sq_norm_grads.astype(state.sum_sq_norm_grads.dtype),
-        )
-
-    return GradientTransformationExtraArgs(init, update)
-
-
+@checks.called_as("dog")
 def dog(
     learning_rate: ScalarOrSchedule = 1.0,
     init_step: InitStep = ("heuristic", 1e-6),
@@ -144,65 +53,10 @@ def dog(
     Dynamic Step Size Schedule", ICML 2023.
     """
     who = "dog"
-    _validate.learning_rate(who, learning_rate)
-    _validate_init_step(who, init_step)
-    _validate.non_negative(who, "eps", eps)
     return _with_decay(who, scale_by_dog(init_step, eps), learning_rate, weight_decay, mask)
 
 
-def scale_by_dowg(
-    init_estim_sq_dist: jax.typing.ArrayLike | None = None, eps: jax.typing.ArrayLike = 1e-4
-) -> GradientTransformation:
-    """Scales updates by DoWG's step size: distance-weighted gradient norms in the denominator.
-
-    Update rule (`x_0` the params at `init`; one global step size for the whole tree)::
-
-        r2  <- max(r2, ||x - x_0||**2)          # starts at init_estim_sq_dist (eps if None)
-        v   <- v + r2 * ||g||**2
-        eta = r2 / (sqrt(v) + eps)
-        u   <- eta * g
-
-    Args:
-      init_estim_sq_dist: initial guess of the squared distance to the solution,
-        > 0, or `None` (default) for `eps`.
-      eps: added to the denominator, > 0. Default 1e-4.
-
-    Returns:
-      A `GradientTransformation` with state `DoWGState`; `update` needs `params`.
-      It does not flip the sign: chain a negative learning rate after it.
-
-    Reference: Khaled, Mishchenko & Jin, "DoWG Unleashed: An Efficient Universal
-    Parameter-Free Gradient Descent Method", NeurIPS 2023.
-    """
-    who = "scale_by_dowg"
-    _validate_dowg(who, init_estim_sq_dist, eps)
-    initial = eps if init_estim_sq_dist is None else init_estim_sq_dist
-
-    def init(params):
-        dtype = m.scalar_dtype(params)
-        return DoWGState(
-            init_params=m.tree_copy(params),
-            weighted_sq_norm_grads=jnp.asarray(0.0, dtype),
-            estim_sq_dist=jnp.asarray(initial).astype(dtype),
-        )
-
-    def update(updates, state, params=None, **extra_args):
-        del extra_args
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
-        sq_dist = tree_squared_norm(_distance(state.init_params, params))
-        estim_sq_dist = m.maximum(state.estim_sq_dist, sq_dist)
-        weighted = m.add(m.mul(estim_sq_dist, tree_squared_norm(updates)), state.weighted_sq_norm_grads)
-        step_size = m.div(estim_sq_dist, m.add(jnp.sqrt(weighted), eps))
-        return _scale(step_size, updates), DoWGState(
-            init_params=state.init_params,
-            weighted_sq_norm_grads=weighted.astype(state.weighted_sq_norm_grads.dtype),
-            estim_sq_dist=estim_sq_dist.astype(state.estim_sq_dist.dtype),
-        )
-
-    return GradientTransformationExtraArgs(init, update)
-
-
+@checks.called_as("dowg")
 def dowg(
     learning_rate: ScalarOrSchedule = 1.0,
     init_estim_sq_dist: jax.typing.ArrayLike | None = None,
@@ -230,16 +84,12 @@ def dowg(
     Parameter-Free Gradient Descent Method", NeurIPS 2023.
     """
     who = "dowg"
-    _validate.learning_rate(who, learning_rate)
-    _validate_dowg(who, init_estim_sq_dist, eps)
     return _with_decay(who, scale_by_dowg(init_estim_sq_dist, eps), learning_rate, weight_decay, mask)
 
 
 def _with_decay(
     who: str, core: GradientTransformation, learning_rate: Any, weight_decay: Any, mask: Any
 ) -> GradientTransformation:
-    if weight_decay is not None:
-        _validate.non_negative(who, "weight_decay", weight_decay)
     chained = chain(
         identity() if weight_decay is None else add_decayed_weights(weight_decay, mask),
         core,
@@ -247,22 +97,7 @@ def _with_decay(
     )
 
     def init(params):
-        _tree.check_float_params(params, who=who)
+        checks.check_float_params(params, who=who)
         return chained.init(params)
 
     return GradientTransformationExtraArgs(init, chained.update)
-
-
-def _validate_init_step(who: str, init_step: Any) -> tuple[str, Any]:
-    if not isinstance(init_step, tuple | list) or len(init_step) != 2:
-        raise ValueError(f"{who}: init_step must be a pair (tag, value), got {init_step!r}")
-    tag, value = init_step
-    _validate.one_of(who, "init_step[0]", tag, ("distance", "learning_rate", "heuristic"))
-    _validate.positive(who, "init_step[1]", value)
-    return tag, value
-
-
-def _validate_dowg(who: str, init_estim_sq_dist: Any, eps: Any) -> None:
-    if init_estim_sq_dist is not None:
-        _validate.positive(who, "init_estim_sq_dist", init_estim_sq_dist)
-    _validate.positive(who, "eps", eps)

@@ -5,8 +5,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
@@ -39,6 +39,7 @@ def _shrink_params(rate: Any) -> GradientTransformation:
     return GradientTransformationExtraArgs(init, update)
 
 
+@checks.called_as("fromage")
 def fromage(learning_rate: ScalarOrSchedule, min_norm: jax.typing.ArrayLike = 1e-6) -> GradientTransformation:
     """The Fromage optimizer (Frobenius matched gradient descent).
 
@@ -67,8 +68,7 @@ def fromage(learning_rate: ScalarOrSchedule, min_norm: jax.typing.ArrayLike = 1e
       the Stability of Learning, NeurIPS 2020.
     """
     who = "fromage"
-    _validate.learning_rate(who, learning_rate)
-    _validate.non_negative(who, "min_norm", min_norm)
+    checks.learning_rate(who, learning_rate)
     if not callable(learning_rate):
         multiplier = 1 / (1 + learning_rate**2) ** 0.5
         return named_optimizer(

@@ -5,10 +5,9 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
-from gdx.optimizers.lion import validate_weight_decay
 from gdx.transforms.adam import scale_by_adam
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.momentum import trace
@@ -19,6 +18,7 @@ from gdx.wrappers.masked import masked
 MaskOrFn = Any | Callable[[Params], Any] | None
 
 
+@checks.called_as("lamb")
 def lamb(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -62,12 +62,6 @@ def lamb(
       You et al., Large Batch Optimization for Deep Learning: Training BERT in 76
       minutes, 2020 (https://arxiv.org/abs/1904.00962).
     """
-    _validate.learning_rate("lamb", learning_rate)
-    _validate.decay_rate("lamb", "b1", b1)
-    _validate.decay_rate("lamb", "b2", b2)
-    _validate.non_negative("lamb", "eps", eps)
-    _validate.non_negative("lamb", "eps_root", eps_root)
-    validate_weight_decay("lamb", weight_decay)
     return named_optimizer(
         "lamb",
         scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, nu_dtype=nu_dtype),
@@ -77,6 +71,7 @@ def lamb(
     )
 
 
+@checks.called_as("lars")
 def lars(
     learning_rate: ScalarOrSchedule,
     weight_decay: ScalarOrSchedule = 0.0,
@@ -122,11 +117,7 @@ def lars(
       You et al., Large Batch Training of Convolutional Networks, 2017
       (https://arxiv.org/abs/1708.03888).
     """
-    _validate.learning_rate("lars", learning_rate)
-    validate_weight_decay("lars", weight_decay)
-    _validate.non_negative("lars", "trust_coefficient", trust_coefficient)
-    _validate.non_negative("lars", "eps", eps)
-    _validate.decay_rate("lars", "momentum", momentum)
+    checks.decay_rate("lars", "momentum", momentum)
     return named_optimizer(
         "lars",
         add_decayed_weights(weight_decay, mask=weight_decay_mask),

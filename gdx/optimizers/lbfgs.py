@@ -1,13 +1,14 @@
 """L-BFGS: `scale_by_lbfgs`, a sign flip (or learning rate), then a zoom line search."""
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.lbfgs import scale_by_lbfgs
+from gdx.transforms.linesearch.zoom import scale_by_zoom_linesearch
 from gdx.transforms.scaling import scale, scale_by_learning_rate
-from gdx.transforms.zoom_linesearch import scale_by_zoom_linesearch
 
 
+@checks.called_as("lbfgs")
 def lbfgs(
     learning_rate: ScalarOrSchedule | None = None,
     memory_size: int = 10,
@@ -58,9 +59,6 @@ def lbfgs(
     optimization", 1989.
     """
     who = "lbfgs"
-    if learning_rate is not None:
-        _validate.learning_rate(who, learning_rate)
-    _validate.positive_int(who, "memory_size", memory_size)
     if linesearch is not None and not (hasattr(linesearch, "init") and hasattr(linesearch, "update")):
         raise TypeError(f"{who}: linesearch must be a GradientTransformation or None, got {linesearch!r}")
     base_scaling = scale(-1.0) if learning_rate is None else scale_by_learning_rate(learning_rate)

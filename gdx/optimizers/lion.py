@@ -5,7 +5,7 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
@@ -13,13 +13,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 from gdx.transforms.sign import scale_by_lion
 
 
-def validate_weight_decay(who: str, weight_decay: Any) -> None:
-    """A weight decay is a number >= 0 or a schedule."""
-    _validate.schedule_or_number(who, "weight_decay", weight_decay)
-    if not callable(weight_decay):
-        _validate.non_negative(who, "weight_decay", weight_decay)
-
-
+@checks.called_as("lion")
 def lion(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -56,10 +50,6 @@ def lion(
       Chen et al., Symbolic Discovery of Optimization Algorithms, 2023
       (https://arxiv.org/abs/2302.06675).
     """
-    _validate.learning_rate("lion", learning_rate)
-    _validate.decay_rate("lion", "b1", b1)
-    _validate.decay_rate("lion", "b2", b2)
-    validate_weight_decay("lion", weight_decay)
     return named_optimizer(
         "lion",
         scale_by_lion(b1=b1, b2=b2, mu_dtype=mu_dtype),

@@ -1,14 +1,17 @@
 """MoMo and MoMo-Adam: momentum with a Polyak-type step size computed from the loss value."""
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promoted, promoted_py, scalar_dtype, tree_zeros_like
+from gdx._common.moments import decay_power, safe_increment, zero_count
+from gdx._common.tree_math import array_vdot as tree_vdot
+from gdx._common.tree_math import squared_global_norm as tree_squared_norm
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
-from gdx.optimizers import _lr_free_math as m
-from gdx.transforms._tree_math import tree_squared_norm, tree_vdot
 
 # optax compares the model's squared norm with float64's machine epsilon (`jnp.finfo(float).eps`).
 _TINY = float(jnp.finfo(float).eps)
@@ -46,16 +49,17 @@ def _require_value(who: str, value: Any) -> None:
 
 
 def _validate_common(who: str, learning_rate: Any, lower_bound: Any, weight_decay: Any) -> None:
-    _validate.learning_rate(who, learning_rate)
-    _validate.finite(who, "lower_bound", lower_bound)
-    _validate.non_negative(who, "weight_decay", weight_decay)
+    checks.learning_rate(who, learning_rate)
+    checks.finite(who, "lower_bound", lower_bound)
+    checks.non_negative(who, "weight_decay", weight_decay)
 
 
 def _init_scalars(params: Any, lower_bound: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
-    dtype = m.scalar_dtype(params)
+    dtype = scalar_dtype(params)
     return jnp.zeros([], dtype), jnp.zeros([], dtype), jnp.asarray(lower_bound).astype(dtype)
 
 
+@checks.called_as("momo")
 def momo(
     learning_rate: ScalarOrSchedule = 1.0,
     beta: jax.typing.ArrayLike = 0.9,
@@ -103,63 +107,100 @@ def momo(
     """
     who = "momo"
     _validate_common(who, learning_rate, lower_bound, weight_decay)
-    _validate.decay_rate(who, "beta", beta)
+    checks.decay_rate(who, "beta", beta)
 
     def init(params):
-        _tree.check_float_params(params, who=who)
+        checks.check_float_params(params, who=who)
         barf, gamma, lb = _init_scalars(params, lower_bound)
-        return MomoState(_tree.tree_zeros_like(params), barf, gamma, lb, _tree.zero_count())
+        return MomoState(tree_zeros_like(params), barf, gamma, lb, zero_count())
 
     def update(updates, state, params=None, *, value=None, **extra_args):
         del extra_args
-        m.require_params(who, params)
+        checks.require_params(who, params)
         _require_value(who, value)
-        _tree.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
+        checks.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
         b = jnp.where(state.count == 0, 0.0, beta)
-        barf = m.add(m.mul(b, state.barf), m.mul(1 - b, jnp.asarray(value).astype(state.barf.dtype)))
-        exp_avg = jax.tree.map(lambda d, g: m.add(m.mul(b, d), m.mul(1 - b, g)), state.exp_avg, updates)
-        gamma = m.add(m.mul(b, state.gamma), m.mul(1 - b, tree_vdot(updates, params)))
+        barf = promoted_py(
+            jnp.add,
+            promoted_py(jnp.multiply, b, state.barf),
+            promoted_py(jnp.multiply, 1 - b, jnp.asarray(value).astype(state.barf.dtype)),
+        )
+        exp_avg = jax.tree.map(
+            lambda d, g: promoted_py(
+                jnp.add, promoted_py(jnp.multiply, b, d), promoted_py(jnp.multiply, 1 - b, g)
+            ),
+            state.exp_avg,
+            updates,
+        )
+        gamma = promoted_py(
+            jnp.add,
+            promoted_py(jnp.multiply, b, state.gamma),
+            promoted_py(jnp.multiply, 1 - b, tree_vdot(updates, params)),
+        )
         norm = tree_squared_norm(exp_avg)
         inner = tree_vdot(exp_avg, params)
         alpha = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        shrink = m.add(1, m.mul(alpha, weight_decay))
+        shrink = promoted_py(jnp.add, 1, promoted_py(jnp.multiply, alpha, weight_decay))
         if adapt_lower_bound:
-            cap = m.add(m.mul(shrink, m.sub(barf, gamma)), inner)
+            cap = promoted_py(
+                jnp.add, promoted_py(jnp.multiply, shrink, promoted_py(jnp.subtract, barf, gamma)), inner
+            )
             lb = jnp.where(
-                cap < m.mul(shrink, state.lb),
-                m.maximum(m.div(cap, m.mul(2, shrink)), lower_bound),
+                cap < promoted_py(jnp.multiply, shrink, state.lb),
+                promoted(
+                    jnp.maximum,
+                    promoted_py(jnp.divide, cap, promoted_py(jnp.multiply, 2, shrink)),
+                    lower_bound,
+                ),
                 state.lb,
             )
         else:
             lb = state.lb
-        gap = m.add(m.mul(shrink, m.sub(m.sub(barf, lb), gamma)), inner)
-        polyak = m.div(m.maximum(gap, 0.0), norm)
+        gap = promoted_py(
+            jnp.add,
+            promoted_py(
+                jnp.multiply, shrink, promoted_py(jnp.subtract, promoted_py(jnp.subtract, barf, lb), gamma)
+            ),
+            inner,
+        )
+        polyak = promoted_py(jnp.divide, promoted(jnp.maximum, gap, 0.0), norm)
         polyak = jnp.where(norm <= _TINY, 0.0, polyak)
-        tau = m.minimum(alpha, polyak)
-        decay = m.div(-m.mul(alpha, weight_decay), shrink)
+        tau = promoted(jnp.minimum, alpha, polyak)
+        decay = promoted_py(jnp.divide, -promoted_py(jnp.multiply, alpha, weight_decay), shrink)
         new_updates = jax.tree.map(
-            lambda d, p, g: m.sub(m.mul(decay, p), m.div(m.mul(tau, d), shrink)).astype(g.dtype),
+            lambda d, p, g: promoted_py(
+                jnp.subtract,
+                promoted_py(jnp.multiply, decay, p),
+                promoted_py(jnp.divide, promoted_py(jnp.multiply, tau, d), shrink),
+            ).astype(g.dtype),
             exp_avg,
             params,
             updates,
         )
         if adapt_lower_bound:
-            new_lb = m.maximum(
-                m.sub(m.sub(m.add(barf, inner), gamma), m.mul(m.mul(0.5, tau), norm)), lower_bound
+            new_lb = promoted(
+                jnp.maximum,
+                promoted_py(
+                    jnp.subtract,
+                    promoted_py(jnp.subtract, promoted_py(jnp.add, barf, inner), gamma),
+                    promoted_py(jnp.multiply, promoted_py(jnp.multiply, 0.5, tau), norm),
+                ),
+                lower_bound,
             )
         else:
             new_lb = state.lb
         return new_updates, MomoState(
-            exp_avg=_tree.cast_like(exp_avg, state.exp_avg),
+            exp_avg=cast_like(exp_avg, state.exp_avg),
             barf=barf.astype(state.barf.dtype),
             gamma=gamma.astype(state.gamma.dtype),
             lb=jnp.asarray(new_lb).astype(state.lb.dtype),
-            count=_tree.safe_increment(state.count),
+            count=safe_increment(state.count),
         )
 
     return GradientTransformationExtraArgs(init, update)
 
 
+@checks.called_as("momo_adam")
 def momo_adam(
     learning_rate: ScalarOrSchedule = 1e-2,
     b1: jax.typing.ArrayLike = 0.9,
@@ -205,67 +246,115 @@ def momo_adam(
     """
     who = "momo_adam"
     _validate_common(who, learning_rate, lower_bound, weight_decay)
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
+    checks.decay_rate(who, "b1", b1)
+    checks.decay_rate(who, "b2", b2)
+    checks.non_negative(who, "eps", eps)
 
     def init(params):
-        _tree.check_float_params(params, who=who)
+        checks.check_float_params(params, who=who)
         barf, gamma, lb = _init_scalars(params, lower_bound)
-        zeros = _tree.tree_zeros_like(params)
-        return MomoAdamState(zeros, _tree.tree_zeros_like(params), barf, gamma, lb, _tree.zero_count())
+        zeros = tree_zeros_like(params)
+        return MomoAdamState(zeros, tree_zeros_like(params), barf, gamma, lb, zero_count())
 
     def update(updates, state, params=None, *, value=None, **extra_args):
         del extra_args
-        m.require_params(who, params)
+        checks.require_params(who, params)
         _require_value(who, value)
-        _tree.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
-        count_inc = _tree.safe_increment(state.count)
+        checks.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
+        count_inc = safe_increment(state.count)
         dtype = state.barf.dtype
-        barf = m.add(m.mul(b1, state.barf), m.mul(1 - b1, jnp.asarray(value).astype(dtype)))
-        exp_avg = jax.tree.map(lambda d, g: m.add(m.mul(b1, d), m.mul(1 - b1, g)), state.exp_avg, updates)
-        exp_avg_sq = jax.tree.map(
-            lambda v, g: m.add(m.mul(b2, v), m.mul(m.mul(1 - b2, g), g)), state.exp_avg_sq, updates
+        barf = promoted_py(
+            jnp.add,
+            promoted_py(jnp.multiply, b1, state.barf),
+            promoted_py(jnp.multiply, 1 - b1, jnp.asarray(value).astype(dtype)),
         )
-        c2 = m.sub(1, m.power(b2, count_inc)).astype(dtype)
-        precond = jax.tree.map(lambda v: m.add(eps, jnp.sqrt(m.div(v, c2))), exp_avg_sq)
-        norm = tree_vdot(exp_avg, jax.tree.map(m.div, exp_avg, precond))
-        gamma = m.add(m.mul(b1, state.gamma), m.mul(1 - b1, tree_vdot(updates, params)))
+        exp_avg = jax.tree.map(
+            lambda d, g: promoted_py(
+                jnp.add, promoted_py(jnp.multiply, b1, d), promoted_py(jnp.multiply, 1 - b1, g)
+            ),
+            state.exp_avg,
+            updates,
+        )
+        exp_avg_sq = jax.tree.map(
+            lambda v, g: promoted_py(
+                jnp.add,
+                promoted_py(jnp.multiply, b2, v),
+                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - b2, g), g),
+            ),
+            state.exp_avg_sq,
+            updates,
+        )
+        c2 = promoted_py(jnp.subtract, 1, decay_power(b2, count_inc)).astype(dtype)
+        precond = jax.tree.map(
+            lambda v: promoted_py(jnp.add, eps, jnp.sqrt(promoted_py(jnp.divide, v, c2))), exp_avg_sq
+        )
+        norm = tree_vdot(exp_avg, jax.tree.map(functools.partial(promoted_py, jnp.divide), exp_avg, precond))
+        gamma = promoted_py(
+            jnp.add,
+            promoted_py(jnp.multiply, b1, state.gamma),
+            promoted_py(jnp.multiply, 1 - b1, tree_vdot(updates, params)),
+        )
         inner = tree_vdot(exp_avg, params)
         alpha = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        c1 = m.sub(1, m.power(b1, count_inc)).astype(dtype)
-        shrink = m.add(1, m.mul(alpha, weight_decay))
+        c1 = promoted_py(jnp.subtract, 1, decay_power(b1, count_inc)).astype(dtype)
+        shrink = promoted_py(jnp.add, 1, promoted_py(jnp.multiply, alpha, weight_decay))
         if adapt_lower_bound:
-            cap = m.add(m.mul(shrink, m.sub(barf, gamma)), inner)
+            cap = promoted_py(
+                jnp.add, promoted_py(jnp.multiply, shrink, promoted_py(jnp.subtract, barf, gamma)), inner
+            )
             lb = jnp.where(
-                cap < m.mul(m.mul(shrink, c1), state.lb),
-                m.maximum(m.div(cap, m.mul(m.mul(2, c1), shrink)), lower_bound),
+                cap < promoted_py(jnp.multiply, promoted_py(jnp.multiply, shrink, c1), state.lb),
+                promoted(
+                    jnp.maximum,
+                    promoted_py(
+                        jnp.divide, cap, promoted_py(jnp.multiply, promoted_py(jnp.multiply, 2, c1), shrink)
+                    ),
+                    lower_bound,
+                ),
                 state.lb,
             )
         else:
             lb = state.lb
-        gap = m.add(m.mul(shrink, m.sub(m.sub(barf, m.mul(c1, lb)), gamma)), inner)
-        polyak = m.div(m.maximum(gap, 0.0), norm)
-        polyak = jnp.where(norm <= _TINY, 0.0, polyak)
-        tau = m.minimum(m.div(alpha, c1), polyak)
-        decay = m.div(-m.mul(alpha, weight_decay), shrink)
-        new_updates = jax.tree.map(
-            lambda d, pre, p, g: m.sub(m.mul(decay, p), m.div(m.div(m.mul(tau, d), pre), shrink)).astype(
-                g.dtype
+        gap = promoted_py(
+            jnp.add,
+            promoted_py(
+                jnp.multiply,
+                shrink,
+                promoted_py(
+                    jnp.subtract, promoted_py(jnp.subtract, barf, promoted_py(jnp.multiply, c1, lb)), gamma
+                ),
             ),
+            inner,
+        )
+        polyak = promoted_py(jnp.divide, promoted(jnp.maximum, gap, 0.0), norm)
+        polyak = jnp.where(norm <= _TINY, 0.0, polyak)
+        tau = promoted(jnp.minimum, promoted_py(jnp.divide, alpha, c1), polyak)
+        decay = promoted_py(jnp.divide, -promoted_py(jnp.multiply, alpha, weight_decay), shrink)
+        new_updates = jax.tree.map(
+            lambda d, pre, p, g: promoted_py(
+                jnp.subtract,
+                promoted_py(jnp.multiply, decay, p),
+                promoted_py(
+                    jnp.divide, promoted_py(jnp.divide, promoted_py(jnp.multiply, tau, d), pre), shrink
+                ),
+            ).astype(g.dtype),
             exp_avg,
             precond,
             params,
             updates,
         )
         if adapt_lower_bound:
-            estimate = m.sub(m.sub(m.add(barf, inner), gamma), m.mul(m.mul(0.5, tau), norm))
-            new_lb = m.maximum(m.div(estimate, c1), lower_bound)
+            estimate = promoted_py(
+                jnp.subtract,
+                promoted_py(jnp.subtract, promoted_py(jnp.add, barf, inner), gamma),
+                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 0.5, tau), norm),
+            )
+            new_lb = promoted(jnp.maximum, promoted_py(jnp.divide, estimate, c1), lower_bound)
         else:
             new_lb = state.lb
         return new_updates, MomoAdamState(
-            exp_avg=_tree.cast_like(exp_avg, state.exp_avg),
-            exp_avg_sq=_tree.cast_like(exp_avg_sq, state.exp_avg_sq),
+            exp_avg=cast_like(exp_avg, state.exp_avg),
+            exp_avg_sq=cast_like(exp_avg_sq, state.exp_avg_sq),
             barf=barf.astype(dtype),
             gamma=gamma.astype(state.gamma.dtype),
             lb=jnp.asarray(new_lb).astype(state.lb.dtype),

@@ -5,11 +5,11 @@ from typing import Any, Literal
 
 import jax
 
-from gdx import _tree, _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Params, ScalarOrSchedule, chain
 from gdx.optimizers.adamw import adamw
 from gdx.transforms.decay import add_decayed_weights
-from gdx.transforms.muon import (
+from gdx.transforms.preconditioners.muon import (
     DEFAULT_NS_COEFFS,
     NS_COEFFS_PRESETS,
     MuonDimensionNumbers,
@@ -17,30 +17,21 @@ from gdx.transforms.muon import (
     is_dimension_numbers,
     scale_by_muon,
     scale_by_shape,
-    validate_muon_args,
 )
 from gdx.transforms.scaling import scale_by_learning_rate
 from gdx.wrappers.masked import MaskedNode
 from gdx.wrappers.partition import partition
 
 
-def _validate_muon(who: str, args: dict[str, Any]) -> None:
-    _validate.learning_rate(who, args["learning_rate"])
-    if args["adam_learning_rate"] is not None:
-        _validate.learning_rate(who, args["adam_learning_rate"], name="adam_learning_rate")
-    validate_muon_args(who, args["ns_steps"], args["beta"], args["eps"], args["preconditioning"])
-    for name in ("weight_decay", "adam_weight_decay"):
-        if not callable(args[name]):
-            _validate.non_negative(who, name, args[name])
-    _validate.decay_rate(who, "adam_b1", args["adam_b1"])
-    _validate.decay_rate(who, "adam_b2", args["adam_b2"])
-    _validate.non_negative(who, "adam_eps_root", args["adam_eps_root"])
-    if args["consistent_rms"] is not None:
-        _validate.positive(who, "consistent_rms", args["consistent_rms"])
-    if isinstance(args["ns_coeffs"], str) and args["ns_coeffs"] not in NS_COEFFS_PRESETS:
-        _validate.one_of(who, "ns_coeffs", args["ns_coeffs"], tuple(NS_COEFFS_PRESETS))
+def _validate_muon(who: str, ns_coeffs: Any, consistent_rms: Any) -> None:
+    """The checks of the arguments muon does not hand to a building block (those check the others)."""
+    if consistent_rms is not None:
+        checks.positive(who, "consistent_rms", consistent_rms)
+    if isinstance(ns_coeffs, str) and ns_coeffs not in NS_COEFFS_PRESETS:
+        checks.one_of(who, "ns_coeffs", ns_coeffs, tuple(NS_COEFFS_PRESETS))
 
 
+@checks.called_as("muon")
 def muon(
     learning_rate: ScalarOrSchedule,
     ns_coeffs: Any = DEFAULT_NS_COEFFS,
@@ -111,7 +102,16 @@ def muon(
     Scalable for LLM Training", 2025.
     """
     who = "muon"
-    _validate_muon(who, dict(locals()))
+    _validate_muon(who, ns_coeffs, consistent_rms)
+    # The AdamW half checks its arguments under muon's names for them.
+    adam_names = checks.called_as(
+        who,
+        learning_rate="learning_rate" if adam_learning_rate is None else "adam_learning_rate",
+        b1="adam_b1",
+        b2="adam_b2",
+        eps_root="adam_eps_root",
+        weight_decay="adam_weight_decay",
+    )
     if adam_learning_rate is None:
         adam_learning_rate = learning_rate
     coeffs = NS_COEFFS_PRESETS[ns_coeffs] if isinstance(ns_coeffs, str) else ns_coeffs
@@ -137,6 +137,17 @@ def muon(
         is_leaf = lambda x: x is None or is_dimension_numbers(x) or isinstance(x, MaskedNode)  # noqa: E731
         return jax.tree.map(fill, specs_of(params), mask, is_leaf=is_leaf)
 
+    with adam_names:
+        adam_half = adamw(
+            learning_rate=adam_learning_rate,
+            b1=adam_b1,
+            b2=adam_b2,
+            eps=eps,
+            eps_root=adam_eps_root,
+            weight_decay=adam_weight_decay,
+            mu_dtype=mu_dtype,
+            nesterov=nesterov,
+        )
     inner = partition(
         transforms={
             "muon": chain(
@@ -157,22 +168,13 @@ def muon(
                 add_decayed_weights(weight_decay, weight_decay_mask),
                 scale_by_learning_rate(learning_rate),
             ),
-            "adam": adamw(
-                learning_rate=adam_learning_rate,
-                b1=adam_b1,
-                b2=adam_b2,
-                eps=eps,
-                eps_root=adam_eps_root,
-                weight_decay=adam_weight_decay,
-                mu_dtype=mu_dtype,
-                nesterov=nesterov,
-            ),
+            "adam": adam_half,
         },
         param_labels=param_labels,
     )
 
     def init(params):
-        _tree.check_float_params(params, who=who)
+        checks.check_float_params(params, who=who)
         return inner.init(params)
 
     return GradientTransformationExtraArgs(init, inner.update)

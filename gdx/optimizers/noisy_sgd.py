@@ -2,13 +2,14 @@
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.noise import add_noise
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("noisy_sgd")
 def noisy_sgd(
     learning_rate: ScalarOrSchedule,
     eta: jax.typing.ArrayLike = 0.01,
@@ -40,7 +41,4 @@ def noisy_sgd(
       Neelakantan et al., Adding Gradient Noise Improves Learning for Very Deep Networks, 2015.
     """
     who = "noisy_sgd"
-    _validate.learning_rate(who, learning_rate)
-    _validate.non_negative(who, "eta", eta)
-    _validate.non_negative(who, "gamma", gamma)
     return named_optimizer(who, add_noise(eta, gamma, key, seed=seed), scale_by_learning_rate(learning_rate))

@@ -2,13 +2,14 @@
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.novograd import scale_by_novograd
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("novograd")
 def novograd(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -47,14 +48,8 @@ def novograd(
     Convolutional Neural Acoustic Model", 2019.
     """
     who = "novograd"
-    _validate.learning_rate(who, learning_rate)
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "eps_root", eps_root)
     if callable(weight_decay):
         raise TypeError(f"{who}: weight_decay must be a number, not a schedule, got {weight_decay!r}")
-    _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_novograd(b1=b1, b2=b2, eps=eps, eps_root=eps_root, weight_decay=weight_decay),

@@ -5,15 +5,15 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
-from gdx.optimizers.adam import validate_adam_args
 from gdx.transforms.adam import scale_by_adam
 from gdx.transforms.optimistic import scale_by_optimistic_gradient, validate_optimism
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("optimistic_gradient_descent")
 def optimistic_gradient_descent(
     learning_rate: ScalarOrSchedule,
     alpha: ScalarOrSchedule = 1.0,
@@ -44,9 +44,6 @@ def optimistic_gradient_descent(
     Approach", AISTATS 2020 (https://arxiv.org/abs/1901.08511).
     """
     who = "optimistic_gradient_descent"
-    _validate.learning_rate(who, learning_rate)
-    validate_optimism(who, "alpha", alpha)
-    validate_optimism(who, "beta", beta)
     return named_optimizer(
         who,
         scale_by_optimistic_gradient(alpha=alpha, beta=beta),  # type: ignore[arg-type]
@@ -54,6 +51,7 @@ def optimistic_gradient_descent(
     )
 
 
+@checks.called_as("optimistic_adam")
 def optimistic_adam(
     learning_rate: jax.typing.ArrayLike,
     optimism: jax.typing.ArrayLike | None = None,
@@ -99,7 +97,7 @@ def optimistic_adam(
             f"{who}: learning_rate must be a number; this version does not support learning "
             "rate schedules but `optimistic_adam_v2` does"
         )
-    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
+    checks.learning_rate(who, learning_rate)  # its building blocks take it as `alpha` (any sign)
     if optimism is None:
         optimism = learning_rate
     validate_optimism(who, "optimism", optimism)
@@ -111,6 +109,7 @@ def optimistic_adam(
     )
 
 
+@checks.called_as("optimistic_adam_v2")
 def optimistic_adam_v2(
     learning_rate: ScalarOrSchedule,
     *,
@@ -145,9 +144,6 @@ def optimistic_adam_v2(
     (https://arxiv.org/abs/1711.00141).
     """
     who = "optimistic_adam_v2"
-    validate_adam_args(who, learning_rate, b1, b2, eps, eps_root)
-    validate_optimism(who, "alpha", alpha)
-    validate_optimism(who, "beta", beta)
     return named_optimizer(
         who,
         scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype, nesterov=nesterov),

@@ -2,7 +2,7 @@
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.optimizers.sgd import sgd
@@ -48,11 +48,15 @@ def polyak_sgd(
       Polyak Stepsize and Function Splitting in ERM, 2023.
     """
     who = "polyak_sgd"
-    _validate.non_negative(who, "max_learning_rate", max_learning_rate)
-    _validate.learning_rate(who, scaling, name="scaling")
-    _validate.finite(who, "f_min", f_min)
-    _validate.non_negative(who, "eps", eps)
-    _validate.one_of(who, "variant", variant, ("sps", "sps+"))
+    if callable(max_learning_rate):  # a cap on the Polyak step, read as a number (as in optax)
+        raise TypeError(
+            f"{who}: max_learning_rate must be a number, not a schedule, got {max_learning_rate!r}"
+        )
+    checks.non_negative(who, "max_learning_rate", max_learning_rate)
+    checks.learning_rate(who, scaling, name="scaling")
+    checks.finite(who, "f_min", f_min)
+    checks.non_negative(who, "eps", eps)
+    checks.one_of(who, "variant", variant, ("sps", "sps+"))
     return named_optimizer(
         who,
         sgd(learning_rate=scaling),

@@ -1,14 +1,16 @@
 """Prodigy: learning-rate-free AdamW that estimates the distance to the solution."""
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promoted, promoted_py, scalar_dtype, tree_copy, tree_zeros_like
+from gdx._common.moments import adam_step_scale, safe_increment, zero_count
+from gdx._common.tree_math import array_vdot as tree_vdot
+from gdx._common.tree_math import tree_abs_sum
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
-from gdx.optimizers import _lr_free_math as m
-from gdx.transforms._tree_math import tree_vdot
 
 
 class ProdigyState(NamedTuple):
@@ -24,6 +26,7 @@ class ProdigyState(NamedTuple):
     count: jax.Array
 
 
+@checks.called_as("prodigy")
 def prodigy(
     learning_rate: ScalarOrSchedule = 1.0,
     betas: tuple[jax.typing.ArrayLike, jax.typing.ArrayLike] = (0.9, 0.999),
@@ -72,67 +75,89 @@ def prodigy(
     Parameter-Free Learner", ICML 2024 (arXiv:2306.06101).
     """
     who = "prodigy"
-    _validate.learning_rate(who, learning_rate)
+    checks.learning_rate(who, learning_rate)
     beta1, beta2 = _validate_betas(who, betas)
     if beta3 is not None:
-        _validate.decay_rate(who, "beta3", beta3)
-    _validate.non_negative(who, "eps", eps)
-    _validate.positive(who, "estim_lr0", estim_lr0)
-    _validate.positive(who, "estim_lr_coef", estim_lr_coef)
-    _validate.non_negative(who, "weight_decay", weight_decay)
+        checks.decay_rate(who, "beta3", beta3)
+    checks.non_negative(who, "eps", eps)
+    checks.positive(who, "estim_lr0", estim_lr0)
+    checks.positive(who, "estim_lr_coef", estim_lr_coef)
+    checks.non_negative(who, "weight_decay", weight_decay)
     sum_decay = beta2**0.5 if beta3 is None else beta3
 
     def init(params):
-        _tree.check_float_params(params, who=who)
-        dtype = m.scalar_dtype(params)
+        checks.check_float_params(params, who=who)
+        dtype = scalar_dtype(params)
         return ProdigyState(
-            exp_avg=_tree.tree_zeros_like(params),
-            exp_avg_sq=_tree.tree_zeros_like(params),
-            grad_sum=_tree.tree_zeros_like(params),
-            params0=m.tree_copy(params),
+            exp_avg=tree_zeros_like(params),
+            exp_avg_sq=tree_zeros_like(params),
+            grad_sum=tree_zeros_like(params),
+            params0=tree_copy(params),
             estim_lr=jnp.asarray(estim_lr0, dtype),
             numerator_weighted=jnp.zeros([], dtype),
-            count=_tree.zero_count(),
+            count=zero_count(),
         )
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
-        count_inc = _tree.safe_increment(state.count)
+        checks.require_params(who, params)
+        checks.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
+        count_inc = safe_increment(state.count)
         multiplier = learning_rate(state.count) if callable(learning_rate) else learning_rate
         d = state.estim_lr
-        dlr = m.adam_step_scale(d, multiplier, beta1, beta2, count_inc).astype(d.dtype)
-        scaled_grads = jax.tree.map(lambda g: m.mul(d, g), updates)
+        dlr = adam_step_scale(d, multiplier, beta1, beta2, count_inc).astype(d.dtype)
+        scaled_grads = jax.tree.map(lambda g: promoted_py(jnp.multiply, d, g), updates)
         distance = jax.tree.map(jnp.subtract, state.params0, params)
         numerator_term = tree_vdot(updates, distance)
         exp_avg = jax.tree.map(
-            lambda ea, dg: m.add(m.mul(beta1, ea), m.mul(1 - beta1, dg)), state.exp_avg, scaled_grads
+            lambda ea, dg: promoted_py(
+                jnp.add, promoted_py(jnp.multiply, beta1, ea), promoted_py(jnp.multiply, 1 - beta1, dg)
+            ),
+            state.exp_avg,
+            scaled_grads,
         )
         exp_avg_sq = jax.tree.map(
-            lambda eas, dg: m.add(m.mul(beta2, eas), m.mul(m.mul(1 - beta2, dg), dg)),
+            lambda eas, dg: promoted_py(
+                jnp.add,
+                promoted_py(jnp.multiply, beta2, eas),
+                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - beta2, dg), dg),
+            ),
             state.exp_avg_sq,
             scaled_grads,
         )
         sum_weight = d if safeguard_warmup else dlr
         grad_sum = jax.tree.map(
-            lambda s, dg: m.add(m.mul(sum_decay, s), m.div(m.mul(sum_weight, dg), estim_lr0)),
+            lambda s, dg: promoted_py(
+                jnp.add,
+                promoted_py(jnp.multiply, sum_decay, s),
+                promoted_py(jnp.divide, promoted_py(jnp.multiply, sum_weight, dg), estim_lr0),
+            ),
             state.grad_sum,
             scaled_grads,
         )
-        numerator = m.add(
-            m.mul(sum_decay, state.numerator_weighted),
-            m.mul(m.mul(m.div(d, estim_lr0), dlr), numerator_term),
+        numerator = promoted_py(
+            jnp.add,
+            promoted_py(jnp.multiply, sum_decay, state.numerator_weighted),
+            promoted_py(
+                jnp.multiply,
+                promoted_py(jnp.multiply, promoted_py(jnp.divide, d, estim_lr0), dlr),
+                numerator_term,
+            ),
         )
-        denominator = m.tree_abs_sum(grad_sum)
-        estimate = m.div(m.mul(estim_lr_coef, numerator), denominator)
+        denominator = tree_abs_sum(grad_sum)
+        estimate = promoted_py(jnp.divide, promoted_py(jnp.multiply, estim_lr_coef, numerator), denominator)
         # optax: 0/0 = NaN here while every gradient so far is zero; PyTorch Prodigy skips the step.
-        raised = m.maximum(d, estimate)
+        raised = promoted(jnp.maximum, d, estimate)
         new_d = jnp.where(denominator == 0, d.astype(raised.dtype), raised)
         new_updates = jax.tree.map(
-            lambda ea, eas, p, g: m.sub(
-                m.mul(m.mul(m.negative(weight_decay), dlr), p),
-                m.div(m.mul(dlr, ea), m.add(jnp.sqrt(eas), m.mul(new_d, eps))),
+            lambda ea, eas, p, g: promoted_py(
+                jnp.subtract,
+                promoted_py(jnp.multiply, promoted_py(jnp.multiply, (-cast(Any, weight_decay)), dlr), p),
+                promoted_py(
+                    jnp.divide,
+                    promoted_py(jnp.multiply, dlr, ea),
+                    promoted_py(jnp.add, jnp.sqrt(eas), promoted_py(jnp.multiply, new_d, eps)),
+                ),
             ).astype(g.dtype),
             exp_avg,
             exp_avg_sq,
@@ -140,9 +165,9 @@ def prodigy(
             updates,
         )
         new_state = ProdigyState(
-            exp_avg=_tree.cast_like(exp_avg, state.exp_avg),
-            exp_avg_sq=_tree.cast_like(exp_avg_sq, state.exp_avg_sq),
-            grad_sum=_tree.cast_like(grad_sum, state.grad_sum),
+            exp_avg=cast_like(exp_avg, state.exp_avg),
+            exp_avg_sq=cast_like(exp_avg_sq, state.exp_avg_sq),
+            grad_sum=cast_like(grad_sum, state.grad_sum),
             params0=state.params0,
             estim_lr=new_d.astype(d.dtype),
             numerator_weighted=numerator.astype(state.numerator_weighted.dtype),
@@ -157,6 +182,6 @@ def _validate_betas(who: str, betas: Any) -> tuple[Any, Any]:
     if not isinstance(betas, tuple | list) or len(betas) != 2:
         raise ValueError(f"{who}: betas must be a pair (b1, b2), got {betas!r}")
     beta1, beta2 = betas
-    _validate.decay_rate(who, "betas[0]", beta1)
-    _validate.decay_rate(who, "betas[1]", beta2)
+    checks.decay_rate(who, "betas[0]", beta1)
+    checks.decay_rate(who, "betas[1]", beta2)
     return beta1, beta2

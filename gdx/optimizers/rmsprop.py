@@ -4,7 +4,7 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import trace
@@ -12,6 +12,7 @@ from gdx.transforms.rms import scale_by_rms, scale_by_stddev
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("rmsprop")
 def rmsprop(
     learning_rate: ScalarOrSchedule,
     decay: jax.typing.ArrayLike = 0.9,
@@ -59,12 +60,8 @@ def rmsprop(
     Neural Networks", 2013 (centered).
     """
     who = "rmsprop"
-    _validate.learning_rate(who, learning_rate)
-    _validate.decay_rate(who, "decay", decay)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "initial_scale", initial_scale)
     if momentum is not None:
-        _validate.decay_rate(who, "momentum", momentum)
+        checks.decay_rate(who, "momentum", momentum)
     scale_by_second_moment = scale_by_stddev if centered else scale_by_rms
     return named_optimizer(
         who,

@@ -12,8 +12,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, promoted, promoted_dtype, tree_cast
+from gdx._common.moments import safe_increment
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -24,7 +25,7 @@ from gdx.core import (
     with_extra_args_support,
 )
 from gdx.optimizers.sgd import sgd
-from gdx.schedules.join import warmup_constant_schedule
+from gdx.schedules.joined import warmup_constant_schedule
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.rms import scale_by_rms
 from gdx.transforms.scaling import scale_by_learning_rate
@@ -91,14 +92,14 @@ def _lowest_float_dtype(params: Any) -> Any:
     dtypes = [jnp.result_type(leaf) for leaf in jax.tree.leaves(params)]
     if not dtypes:
         return jnp.dtype(jnp.float32)
-    return functools.reduce(lambda a, b: b if _tree.promoted_dtype(a, b) == a else a, dtypes)
+    return functools.reduce(lambda a, b: b if promoted_dtype(a, b) == a else a, dtypes)
 
 
 def _validate_schedule_free(who: str, learning_rate: Any, b1: Any, weight_lr_power: Any) -> None:
-    _validate.learning_rate(who, learning_rate)
-    _validate.check_real_type(who, "b1", b1)
-    _validate._in_range(who, "b1", b1, lambda x: 0 < x <= 1, "in (0, 1]")
-    _validate.non_negative(who, "weight_lr_power", weight_lr_power)
+    checks.learning_rate(who, learning_rate)
+    checks.check_real_type(who, "b1", b1)
+    checks._in_range(who, "b1", b1, lambda x: 0 < x <= 1, "in (0, 1]")
+    checks.non_negative(who, "weight_lr_power", weight_lr_power)
 
 
 def schedule_free(
@@ -142,11 +143,11 @@ def schedule_free(
     who = "schedule_free"
     _validate_schedule_free(who, learning_rate, b1, weight_lr_power)
     base_optimizer = with_extra_args_support(base_optimizer)
-    state_dtype = _tree.canonical_dtype(state_dtype)
+    state_dtype = canonical_dtype(state_dtype)
 
     def init(params):
         params_dtype = _lowest_float_dtype(params)
-        z = _tree.tree_cast(params, state_dtype)
+        z = tree_cast(params, state_dtype)
         z = jax.tree.map(lambda t: t.copy(), z)  # a distinct buffer, so params and state can both be donated
         return ScheduleFreeState(
             b1=jnp.asarray(b1, dtype=params_dtype),
@@ -160,7 +161,7 @@ def schedule_free(
     def update(updates, state, params=None, **extra_args):
         if params is None:
             raise ValueError(f"{who} needs params: call update(grads, state, params)")
-        _tree.check_same_structure(updates, state.z, who=who, what="state.z")
+        checks.check_same_structure(updates, state.z, who=who, what="state.z")
         lr = learning_rate
         if callable(learning_rate):
             lr = jnp.asarray(learning_rate(state.step_count), dtype=state.max_lr.dtype)
@@ -205,7 +206,7 @@ def schedule_free(
         return new_updates, ScheduleFreeState(
             b1=state.b1,
             weight_sum=next_total_weight,
-            step_count=_tree.safe_increment(state.step_count),
+            step_count=safe_increment(state.step_count),
             max_lr=max_lr,
             base_optimizer_state=next_base_state,
             z=z,
@@ -217,10 +218,11 @@ def schedule_free(
 def _warmup(who: str, learning_rate: Any, warmup_steps: Any) -> Any:
     if warmup_steps is None:
         return learning_rate
-    _validate.non_negative_int(who, "warmup_steps", warmup_steps)
+    checks.non_negative_int(who, "warmup_steps", warmup_steps)
     return warmup_constant_schedule(init_value=0.0, peak_value=learning_rate, warmup_steps=warmup_steps)
 
 
+@checks.called_as("schedule_free_sgd")
 def schedule_free_sgd(
     learning_rate: ScalarOrSchedule = 1.0,
     warmup_steps: int | None = None,
@@ -251,8 +253,6 @@ def schedule_free_sgd(
     """
     who = "schedule_free_sgd"
     _validate_schedule_free(who, learning_rate, b1, weight_lr_power)
-    if weight_decay is not None:
-        _validate.non_negative(who, "weight_decay", weight_decay)
     learning_rate = _warmup(who, learning_rate, warmup_steps)
     optimizer = sgd(learning_rate)
     if weight_decay is not None:
@@ -269,6 +269,7 @@ def schedule_free_sgd(
     )
 
 
+@checks.called_as("schedule_free_adamw")
 def schedule_free_adamw(
     learning_rate: ScalarOrSchedule = 0.0025,
     warmup_steps: int | None = None,
@@ -307,9 +308,7 @@ def schedule_free_adamw(
     """
     who = "schedule_free_adamw"
     _validate_schedule_free(who, learning_rate, b1, weight_lr_power)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "weight_decay", weight_decay)
+    checks.decay_rate(who, "b2", b2)
     learning_rate = _warmup(who, learning_rate, warmup_steps)
     optimizer = chain(
         scale_by_rms(decay=b2, eps=eps, eps_in_sqrt=False, bias_correction=True),
@@ -332,7 +331,7 @@ def _checked(who: str, tx: GradientTransformation) -> GradientTransformation:
     """`tx` whose `init` rejects non-float params, naming `who`."""
 
     def init(params):
-        _tree.check_float_params(params, who=who)
+        checks.check_float_params(params, who=who)
         return tx.init(params)
 
     return GradientTransformationExtraArgs(init, tx.update)

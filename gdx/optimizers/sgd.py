@@ -4,13 +4,14 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import trace
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
+@checks.called_as("sgd")
 def sgd(
     learning_rate: ScalarOrSchedule,
     momentum: jax.typing.ArrayLike | None = None,
@@ -37,9 +38,8 @@ def sgd(
       Robbins & Monro, A Stochastic Approximation Method, 1951;
       Sutskever et al., On the importance of initialization and momentum in deep learning, 2013.
     """
-    _validate.learning_rate("sgd", learning_rate)
     if momentum is not None:
-        _validate.decay_rate("sgd", "momentum", momentum)
+        checks.decay_rate("sgd", "momentum", momentum)
         accumulate = trace(decay=momentum, nesterov=nesterov, accumulator_dtype=accumulator_dtype)
     else:
         accumulate = identity()

@@ -5,14 +5,15 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
+from gdx.transforms.preconditioners.shampoo import scale_by_shampoo, validate_shampoo_args
 from gdx.transforms.scaling import scale_by_learning_rate
-from gdx.transforms.shampoo import scale_by_shampoo, validate_shampoo_args
 
 
+@checks.called_as("shampoo")
 def shampoo(
     learning_rate: ScalarOrSchedule,
     block_size: int | None = 128,
@@ -60,7 +61,6 @@ def shampoo(
     Deep Learning", 2020.
     """
     who = "shampoo"
-    _validate.learning_rate(who, learning_rate)
     validate_shampoo_args(
         who,
         block_size,
@@ -73,8 +73,6 @@ def shampoo(
         graft_type,
         exponent_override,
     )
-    if not callable(weight_decay):
-        _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_shampoo(

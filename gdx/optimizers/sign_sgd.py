@@ -4,14 +4,15 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import ema
 from gdx.transforms.scaling import scale, scale_by_learning_rate
-from gdx.transforms.sign_steps import scale_by_rprop, scale_by_sign, validate_rprop_args
+from gdx.transforms.sign import scale_by_rprop, scale_by_sign
 
 
+@checks.called_as("sign_sgd")
 def sign_sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:
     """signSGD: a step of fixed size against the sign of each gradient coordinate.
 
@@ -29,10 +30,10 @@ def sign_sgd(learning_rate: ScalarOrSchedule) -> GradientTransformation:
     et al., "The Geometry of Sign Gradient Descent", 2020.
     """
     who = "sign_sgd"
-    _validate.learning_rate(who, learning_rate)
     return named_optimizer(who, scale_by_sign(), scale_by_learning_rate(learning_rate))
 
 
+@checks.called_as("signum")
 def signum(
     learning_rate: ScalarOrSchedule,
     beta: jax.typing.ArrayLike = 0.9,
@@ -59,8 +60,7 @@ def signum(
     Good Optimizer for Language Models", 2024 (https://arxiv.org/abs/2407.07972).
     """
     who = "signum"
-    _validate.learning_rate(who, learning_rate)
-    _validate.decay_rate(who, "beta", beta)
+    checks.decay_rate(who, "beta", beta)
     return named_optimizer(
         who,
         ema(beta, debias=False, accumulator_dtype=accumulator_dtype),
@@ -69,6 +69,7 @@ def signum(
     )
 
 
+@checks.called_as("rprop")
 def rprop(
     learning_rate: jax.typing.ArrayLike,
     eta_minus: jax.typing.ArrayLike = 0.5,
@@ -103,7 +104,6 @@ def rprop(
     "Empirical evaluation of the improved Rprop learning algorithms", 2003.
     """
     who = "rprop"
-    validate_rprop_args(who, learning_rate, eta_minus, eta_plus, min_step_size, max_step_size)
     return named_optimizer(
         who,
         scale_by_rprop(

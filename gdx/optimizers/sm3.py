@@ -2,13 +2,14 @@
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.scaling import scale_by_learning_rate
 from gdx.transforms.sm3 import scale_by_sm3
 
 
+@checks.called_as("sm3")
 def sm3(learning_rate: ScalarOrSchedule, momentum: jax.typing.ArrayLike = 0.9) -> GradientTransformation:
     """The SM3 optimizer: Adagrad-like steps with one accumulator vector per axis.
 
@@ -36,6 +37,5 @@ def sm3(learning_rate: ScalarOrSchedule, momentum: jax.typing.ArrayLike = 0.9) -
       Anil, Gupta, Koren & Singer, Memory-Efficient Adaptive Optimization, NeurIPS 2019.
     """
     who = "sm3"
-    _validate.learning_rate(who, learning_rate)
-    _validate.decay_rate(who, "momentum", momentum)
+    checks.decay_rate(who, "momentum", momentum)
     return named_optimizer(who, scale_by_sm3(momentum), scale_by_learning_rate(learning_rate))

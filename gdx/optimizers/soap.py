@@ -5,14 +5,15 @@ from typing import Any
 
 import jax
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
+from gdx.transforms.preconditioners.soap import scale_by_soap
 from gdx.transforms.scaling import scale_by_learning_rate
-from gdx.transforms.soap import scale_by_soap, validate_soap_args
 
 
+@checks.called_as("soap")
 def soap(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.95,
@@ -50,10 +51,6 @@ def soap(
     ICLR 2025 (arXiv 2409.11321).
     """
     who = "soap"
-    _validate.learning_rate(who, learning_rate)
-    validate_soap_args(who, b1, b2, shampoo_beta, eps, precondition_frequency, max_precond_dim)
-    if not callable(weight_decay):
-        _validate.non_negative(who, "weight_decay", weight_decay)
     return named_optimizer(
         who,
         scale_by_soap(b1, b2, shampoo_beta, eps, precondition_frequency, max_precond_dim),

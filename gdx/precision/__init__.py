@@ -7,16 +7,16 @@
 - `nu_dtype=` on the Adam family (gdx-only) and optax's `mu_dtype=`: low-precision moments.
 """
 
+from gdx.precision.blockwise import QuantizedArray as QuantizedArray
+from gdx.precision.blockwise import QuantizedStateWrapper as QuantizedStateWrapper
+from gdx.precision.blockwise import dequantize_blockwise as dequantize_blockwise
+from gdx.precision.blockwise import quantize_blockwise as quantize_blockwise
+from gdx.precision.blockwise import quantized_state as quantized_state
 from gdx.precision.loss_scale import DynamicLossScale as DynamicLossScale
 from gdx.precision.loss_scale import all_finite as all_finite
 from gdx.precision.loss_scale import skip_nonfinite as skip_nonfinite
 from gdx.precision.master import MasterWeightsState as MasterWeightsState
 from gdx.precision.master import master_params as master_params
 from gdx.precision.master import master_weights as master_weights
-from gdx.precision.quantize import QuantizedArray as QuantizedArray
-from gdx.precision.quantize import QuantizedStateWrapper as QuantizedStateWrapper
-from gdx.precision.quantize import dequantize_blockwise as dequantize_blockwise
-from gdx.precision.quantize import quantize_blockwise as quantize_blockwise
-from gdx.precision.quantize import quantized_state as quantized_state
 from gdx.precision.rounding import apply_updates_stochastic as apply_updates_stochastic
 from gdx.precision.rounding import stochastic_round as stochastic_round

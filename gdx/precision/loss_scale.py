@@ -7,9 +7,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
+from gdx._common import checks
 from gdx.core import GradientTransformation
-from gdx.wrappers.conditional import _all_finite, apply_if_finite
+from gdx.wrappers import conditional
+from gdx.wrappers.conditional import apply_if_finite
 
 
 def all_finite(tree: Any) -> jax.Array:
@@ -17,7 +18,7 @@ def all_finite(tree: Any) -> jax.Array:
 
     The same test `apply_if_finite` (and so `skip_nonfinite`) applies to the updates.
     """
-    return _all_finite(tree)
+    return conditional.all_finite(tree)
 
 
 def _scale_leaf(x: Any, factor: jax.Array) -> Any:
@@ -70,14 +71,14 @@ class DynamicLossScale:
     def __post_init__(self):
         # Unflattening under jit passes tracers (or placeholders): only check concrete constructions.
         if isinstance(self.loss_scale, int | float):
-            _validate.positive("DynamicLossScale", "loss_scale", self.loss_scale)
+            checks.positive("DynamicLossScale", "loss_scale", self.loss_scale)
             object.__setattr__(self, "loss_scale", jnp.asarray(self.loss_scale, jnp.float32))
         if isinstance(self.period, int):
-            _validate.positive_int("DynamicLossScale", "period", self.period)
+            checks.positive_int("DynamicLossScale", "period", self.period)
         if isinstance(self.factor, int | float):
-            _validate._in_range("DynamicLossScale", "factor", self.factor, lambda v: v > 1, "> 1")
+            checks._in_range("DynamicLossScale", "factor", self.factor, lambda v: v > 1, "> 1")
         if isinstance(self.min_loss_scale, int | float):
-            _validate.positive("DynamicLossScale", "min_loss_scale", self.min_loss_scale)
+            checks.positive("DynamicLossScale", "min_loss_scale", self.min_loss_scale)
 
     def scale(self, tree: Any) -> Any:
         """`tree * loss_scale`, each floating leaf keeping its dtype (the product is taken in float32)."""

@@ -5,7 +5,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree
+from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -86,7 +86,7 @@ def master_weights(
     def update(updates, state, params=None, **extra_args):
         if params is None:
             raise ValueError("master_weights: update needs `params` (it returns master.astype(p.dtype) - p)")
-        _tree.check_same_structure(updates, state.master, who="master_weights", what="state.master")
+        checks.check_same_structure(updates, state.master, who="master_weights", what="state.master")
         inner_updates, inner_state = inner.update(
             to_master(updates), state.inner_state, state.master, **extra_args
         )

@@ -5,7 +5,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx._tree import promoted_dtype
+from gdx._common.dtypes import promoted_dtype
 from gdx.core import Params, Updates
 
 

@@ -16,9 +16,9 @@ from gdx.schedules.cosine import cosine_onecycle_schedule as cosine_onecycle_sch
 from gdx.schedules.cosine import linear_onecycle_schedule as linear_onecycle_schedule
 from gdx.schedules.cosine import sgdr_schedule as sgdr_schedule
 from gdx.schedules.cosine import warmup_cosine_decay_schedule as warmup_cosine_decay_schedule
-from gdx.schedules.join import join_schedules as join_schedules
-from gdx.schedules.join import warmup_constant_schedule as warmup_constant_schedule
-from gdx.schedules.join import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
+from gdx.schedules.joined import join_schedules as join_schedules
+from gdx.schedules.joined import warmup_constant_schedule as warmup_constant_schedule
+from gdx.schedules.joined import warmup_exponential_decay_schedule as warmup_exponential_decay_schedule
 from gdx.schedules.plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
 from gdx.schedules.plateau import reduce_on_plateau as reduce_on_plateau
 from gdx.schedules.plotting import plot as plot

@@ -6,10 +6,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
+from gdx._common import checks
+from gdx._common.dtypes import float_count
 from gdx.core import Schedule
-from gdx.schedules import _common
-from gdx.schedules.join import join_schedules
+from gdx.schedules.joined import join_schedules
 from gdx.schedules.polynomial import _polynomial, piecewise_interpolate_schedule
 
 
@@ -18,8 +18,8 @@ def _cosine_decay(init_value: Any, decay_steps: Any, alpha: Any, exponent: Any) 
 
     def schedule(count):
         # Python ints become floats (no int32 overflow), integer arrays float32: optax's promotion.
-        steps = _common.float_count(decay_steps)
-        count = jnp.minimum(_common.float_count(count), steps)
+        steps = float_count(decay_steps)
+        count = jnp.minimum(float_count(count), steps)
         cosine_decay = 0.5 * (1 + jnp.cos(jnp.pi * count / steps))
         decayed = (1 - alpha) * cosine_decay**exponent + alpha
         return init_value * decayed
@@ -58,10 +58,10 @@ def cosine_decay_schedule(
       https://arxiv.org/abs/1608.03983
     """
     who = "cosine_decay_schedule"
-    _validate.finite(who, "init_value", init_value)
-    _validate.positive(who, "decay_steps", decay_steps)
-    _validate.closed_unit(who, "alpha", alpha)
-    _validate.positive(who, "exponent", exponent)
+    checks.finite(who, "init_value", init_value)
+    checks.positive(who, "decay_steps", decay_steps)
+    checks.closed_unit(who, "alpha", alpha)
+    checks.positive(who, "exponent", exponent)
     return _cosine_decay(init_value, decay_steps, alpha, exponent)
 
 
@@ -100,21 +100,21 @@ def warmup_cosine_decay_schedule(
       https://arxiv.org/abs/1608.03983
     """
     who = "warmup_cosine_decay_schedule"
-    _validate.finite(who, "init_value", init_value)
-    _validate.finite(who, "peak_value", peak_value)
-    _validate.non_negative_int(who, "warmup_steps", warmup_steps)
-    _validate.positive_int(who, "decay_steps", decay_steps)
-    _validate.finite(who, "end_value", end_value)
-    _validate.positive(who, "exponent", exponent)
-    warmup, total = _common.concrete(warmup_steps), _common.concrete(decay_steps)
+    checks.finite(who, "init_value", init_value)
+    checks.finite(who, "peak_value", peak_value)
+    checks.non_negative_int(who, "warmup_steps", warmup_steps)
+    checks.positive_int(who, "decay_steps", decay_steps)
+    checks.finite(who, "end_value", end_value)
+    checks.positive(who, "exponent", exponent)
+    warmup, total = checks.concrete(warmup_steps), checks.concrete(decay_steps)
     if warmup is not None and total is not None and total <= warmup:
-        _common.fail(
+        checks.fail(
             who,
             "decay_steps",
             decay_steps,
             f"> warmup_steps={warmup_steps!r} (decay_steps is the whole schedule, warmup included)",
         )
-    peak = _common.concrete(peak_value)
+    peak = checks.concrete(peak_value)
     if peak is not None:
         alpha = 0.0 if peak == 0.0 else end_value / peak_value
     else:
@@ -164,12 +164,12 @@ def sgdr_schedule(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Schedule:
 
 
 def _check_onecycle(who: str, transition_steps: Any, peak_value: Any, pct_start: Any) -> None:
-    _validate.positive_int(who, "transition_steps", transition_steps)
-    _validate.finite(who, "peak_value", peak_value)
-    _validate.check_real_type(who, "pct_start", pct_start)
-    number = _validate.concrete_number(pct_start)
+    checks.positive_int(who, "transition_steps", transition_steps)
+    checks.finite(who, "peak_value", peak_value)
+    checks.check_real_type(who, "pct_start", pct_start)
+    number = checks.concrete_number(pct_start)
     if number is not None and not 0 <= number < 1:
-        _common.fail(who, "pct_start", pct_start, "in [0, 1)")
+        checks.fail(who, "pct_start", pct_start, "in [0, 1)")
 
 
 def _check_phase_boundaries(
@@ -178,7 +178,7 @@ def _check_phase_boundaries(
     """The phase boundaries `int(pct * transition_steps)` must increase strictly (they are dict keys)."""
     if any(a >= b for a, b in zip(boundaries, boundaries[1:])):
         pct_names = ", ".join(f"{name}={value!r}" for name, value in pcts.items())
-        _common.fail(
+        checks.fail(
             who,
             "transition_steps",
             transition_steps,
@@ -221,8 +221,8 @@ def cosine_onecycle_schedule(
     """
     who = "cosine_onecycle_schedule"
     _check_onecycle(who, transition_steps, peak_value, pct_start)
-    _validate.positive(who, "div_factor", div_factor)
-    _validate.positive(who, "final_div_factor", final_div_factor)
+    checks.positive(who, "div_factor", div_factor)
+    checks.positive(who, "final_div_factor", final_div_factor)
     boundaries = (int(pct_start * transition_steps), int(transition_steps))
     _check_phase_boundaries(who, transition_steps, boundaries, pct_start=pct_start)
     return piecewise_interpolate_schedule(
@@ -274,12 +274,12 @@ def linear_onecycle_schedule(
     """
     who = "linear_onecycle_schedule"
     _check_onecycle(who, transition_steps, peak_value, pct_start)
-    _validate.check_real_type(who, "pct_final", pct_final)
-    number = _validate.concrete_number(pct_final)
+    checks.check_real_type(who, "pct_final", pct_final)
+    number = checks.concrete_number(pct_final)
     if number is not None and not pct_start < number < 1:
-        _common.fail(who, "pct_final", pct_final, f"in (pct_start={pct_start!r}, 1)")
-    _validate.positive(who, "div_factor", div_factor)
-    _validate.positive(who, "final_div_factor", final_div_factor)
+        checks.fail(who, "pct_final", pct_final, f"in (pct_start={pct_start!r}, 1)")
+    checks.positive(who, "div_factor", div_factor)
+    checks.positive(who, "final_div_factor", final_div_factor)
     boundaries = (int(pct_start * transition_steps), int(pct_final * transition_steps), transition_steps)
     _check_phase_boundaries(who, transition_steps, boundaries, pct_start=pct_start, pct_final=pct_final)
     return piecewise_interpolate_schedule(

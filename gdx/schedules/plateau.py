@@ -6,10 +6,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx._common.dtypes import promoted_dtype as common_dtype
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs
-from gdx.schedules import _common
 
 
 class ReduceLROnPlateauState(NamedTuple):
@@ -39,7 +40,7 @@ def _extreme_dtype(params: Any, highest: bool) -> Any:
         return jnp.asarray([]).dtype
 
     def pick(a, b):
-        promoted_dtype = _tree.promoted_dtype(a, b)
+        promoted_dtype = common_dtype(a, b)
         if promoted_dtype not in (a, b):
             raise ValueError(f"reduce_on_plateau: params dtypes {a} and {b} cannot be ordered by promotion")
         upper, lower = (a, b) if promoted_dtype == a else (b, a)
@@ -92,27 +93,27 @@ def reduce_on_plateau(
       https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.ReduceLROnPlateau.html
     """
     who = "reduce_on_plateau"
-    _validate.check_real_type(who, "factor", factor)
-    number = _common.concrete(factor)
+    checks.check_real_type(who, "factor", factor)
+    number = checks.concrete(factor)
     if number is not None and not 0.0 < number < 1.0:
-        _common.fail(who, "factor", factor, "in (0, 1)")
-    _validate.positive_int(who, "patience", patience)
-    _validate.closed_unit(who, "rtol", rtol)
-    _validate.non_negative(who, "atol", atol)
-    if _common.concrete(rtol) == 0.0 and _common.concrete(atol) == 0.0:
-        _common.fail(who, "rtol", rtol, "> 0 or atol > 0 (at least one tolerance must be positive)")
-    _validate.non_negative_int(who, "cooldown", cooldown)
-    _validate.positive_int(who, "accumulation_size", accumulation_size)
-    _validate.non_negative(who, "min_scale", min_scale)
+        checks.fail(who, "factor", factor, "in (0, 1)")
+    checks.positive_int(who, "patience", patience)
+    checks.closed_unit(who, "rtol", rtol)
+    checks.non_negative(who, "atol", atol)
+    if checks.concrete(rtol) == 0.0 and checks.concrete(atol) == 0.0:
+        checks.fail(who, "rtol", rtol, "> 0 or atol > 0 (at least one tolerance must be positive)")
+    checks.non_negative_int(who, "cooldown", cooldown)
+    checks.positive_int(who, "accumulation_size", accumulation_size)
+    checks.non_negative(who, "min_scale", min_scale)
 
     def init(params):
         lowest, highest = _extreme_dtype(params, highest=False), _extreme_dtype(params, highest=True)
         return ReduceLROnPlateauState(
             scale=jnp.asarray(1.0, lowest),
             best_value=jnp.asarray(float("inf"), highest),
-            plateau_count=_tree.zero_count(),
-            cooldown_count=_tree.zero_count(),
-            count=_tree.zero_count(),
+            plateau_count=zero_count(),
+            cooldown_count=zero_count(),
+            count=zero_count(),
             avg_value=jnp.asarray(0.0, highest),
         )
 
@@ -120,10 +121,10 @@ def reduce_on_plateau(
         threshold = promoted(jnp.subtract, promoted(jnp.multiply, 1 - rtol, state.best_value), atol)
         improved = promoted(jnp.less, state.avg_value, threshold)
         best_value = jnp.where(improved, state.avg_value.astype(state.best_value.dtype), state.best_value)
-        plateau_count = jnp.where(improved, 0, _tree.safe_increment(state.plateau_count))
+        plateau_count = jnp.where(improved, 0, safe_increment(state.plateau_count))
 
         def in_cooldown():
-            return _tree.zero_count(), state.scale, state.cooldown_count - 1
+            return zero_count(), state.scale, state.cooldown_count - 1
 
         def not_in_cooldown():
             reduce = plateau_count == patience
@@ -140,14 +141,14 @@ def reduce_on_plateau(
             best_value=best_value,
             plateau_count=plateau_count,
             cooldown_count=cooldown_count,
-            count=_tree.zero_count(),
+            count=zero_count(),
             avg_value=jnp.zeros_like(state.avg_value),
         )
 
     def update(updates, state, params=None, *, value, **extra_args):
         del params, extra_args
         average_dtype = state.avg_value.dtype
-        count = _tree.safe_increment(state.count)
+        count = safe_increment(state.count)
         total = state.count.astype(average_dtype) * state.avg_value + jnp.asarray(value).astype(average_dtype)
         state = state._replace(
             avg_value=(total / count.astype(average_dtype)).astype(average_dtype), count=count

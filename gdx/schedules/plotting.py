@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdx import _validate
+from gdx._common import checks
 
 
 def schedule_values(schedule: Callable[[Any], Any], steps: int) -> np.ndarray:
@@ -45,7 +45,7 @@ def plot(
     who = "schedules.plot"
     if not callable(schedule):
         raise TypeError(f"{who}: schedule must be a callable count -> value, got {schedule!r}")
-    _validate.positive_int(who, "steps", steps)
+    checks.positive_int(who, "steps", steps)
     try:
         from matplotlib.figure import Figure
     except ImportError as error:

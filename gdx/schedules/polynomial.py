@@ -13,9 +13,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
+from gdx._common import checks
+from gdx._common.dtypes import default_float
 from gdx.core import Schedule
-from gdx.schedules import _common
 
 
 def constant_schedule(value: jax.typing.ArrayLike) -> Schedule:
@@ -29,7 +29,7 @@ def constant_schedule(value: jax.typing.ArrayLike) -> Schedule:
     Returns:
       A function that maps step counts to values.
     """
-    _validate.finite("constant_schedule", "value", value)
+    checks.finite("constant_schedule", "value", value)
     return lambda count: value
 
 
@@ -37,7 +37,7 @@ def _polynomial(
     init_value: Any, end_value: Any, power: Any, transition_steps: Any, transition_begin: Any
 ) -> Schedule:
     """`polynomial_schedule` without validation; `transition_steps == 0` means a constant `init_value`."""
-    steps = _common.concrete(transition_steps)
+    steps = checks.concrete(transition_steps)
     if steps is not None and steps <= 0:
         return lambda count: init_value
 
@@ -91,11 +91,11 @@ def polynomial_schedule(
       A function that maps step counts to values.
     """
     who = "polynomial_schedule"
-    _validate.finite(who, "init_value", init_value)
-    _validate.finite(who, "end_value", end_value)
-    _validate.positive(who, "power", power)
-    _validate.positive_int(who, "transition_steps", transition_steps)
-    _validate.non_negative_int(who, "transition_begin", transition_begin)
+    checks.finite(who, "init_value", init_value)
+    checks.finite(who, "end_value", end_value)
+    checks.positive(who, "power", power)
+    checks.positive_int(who, "transition_steps", transition_steps)
+    checks.non_negative_int(who, "transition_begin", transition_begin)
     return _polynomial(init_value, end_value, power, transition_steps, transition_begin)
 
 
@@ -127,10 +127,10 @@ def linear_schedule(
       A function that maps step counts to values.
     """
     who = "linear_schedule"
-    _validate.finite(who, "init_value", init_value)
-    _validate.finite(who, "end_value", end_value)
-    _validate.positive_int(who, "transition_steps", transition_steps)
-    _validate.non_negative_int(who, "transition_begin", transition_begin)
+    checks.finite(who, "init_value", init_value)
+    checks.finite(who, "end_value", end_value)
+    checks.positive_int(who, "transition_steps", transition_steps)
+    checks.non_negative_int(who, "transition_begin", transition_begin)
     return _polynomial(init_value, end_value, 1, transition_steps, transition_begin)
 
 
@@ -144,7 +144,7 @@ def _exponential_decay(
 ) -> Schedule:
     """`exponential_decay` without validation."""
 
-    rate = _common.concrete(decay_rate)
+    rate = checks.concrete(decay_rate)
 
     def clip_to_end_value(value):
         if rate is not None:
@@ -158,7 +158,7 @@ def _exponential_decay(
             # stays one stair behind at some multiples (e.g. count 41 for transition_steps=41).
             exponent = jnp.floor_divide(steps_done, transition_steps)
             if not jnp.issubdtype(exponent.dtype, jnp.inexact):
-                exponent = exponent.astype(_common.default_float())
+                exponent = exponent.astype(default_float())
         else:
             exponent = steps_done / transition_steps
         decayed_value = jnp.where(steps_done <= 0, init_value, init_value * jnp.power(decay_rate, exponent))
@@ -209,12 +209,12 @@ def exponential_decay(
       A function that maps step counts to values.
     """
     who = "exponential_decay"
-    _validate.finite(who, "init_value", init_value)
-    _validate.positive_int(who, "transition_steps", transition_steps)
-    _validate.positive(who, "decay_rate", decay_rate)
-    _validate.non_negative_int(who, "transition_begin", transition_begin)
+    checks.finite(who, "init_value", init_value)
+    checks.positive_int(who, "transition_steps", transition_steps)
+    checks.positive(who, "decay_rate", decay_rate)
+    checks.non_negative_int(who, "transition_begin", transition_begin)
     if end_value is not None:
-        _validate.finite(who, "end_value", end_value)
+        checks.finite(who, "end_value", end_value)
     return _exponential_decay(
         init_value, transition_steps, decay_rate, transition_begin, staircase, end_value
     )
@@ -238,8 +238,8 @@ def piecewise_constant_schedule(
       A function that maps step counts to values.
     """
     who = "piecewise_constant_schedule"
-    _validate.finite(who, "init_value", init_value)
-    checked = _common.boundaries_and_scales(who, boundaries_and_scales)
+    checks.finite(who, "init_value", init_value)
+    checked = checks.boundaries_and_scales(who, boundaries_and_scales)
     boundaries = sorted(checked.items())
 
     def schedule(count):
@@ -247,7 +247,7 @@ def piecewise_constant_schedule(
         for threshold, scale in boundaries:
             sign = jnp.sign(threshold - count)
             if not jnp.issubdtype(sign.dtype, jnp.inexact):
-                sign = sign.astype(_common.default_float())
+                sign = sign.astype(default_float())
             indicator = jnp.maximum(0.0, sign)
             value = value * indicator + (1 - indicator) * scale * value
         return value
@@ -296,10 +296,10 @@ def piecewise_interpolate_schedule(
       A function that maps step counts to values.
     """
     who = "piecewise_interpolate_schedule"
-    _validate.one_of(who, "interpolate_type", interpolate_type, tuple(_INTERPOLATIONS))
+    checks.one_of(who, "interpolate_type", interpolate_type, tuple(_INTERPOLATIONS))
     interpolate = _INTERPOLATIONS[interpolate_type]
-    _validate.finite(who, "init_value", init_value)
-    checked = _common.boundaries_and_scales(who, boundaries_and_scales)
+    checks.finite(who, "init_value", init_value)
+    checked = checks.boundaries_and_scales(who, boundaries_and_scales)
     boundaries = tuple(step for step, _ in sorted(checked.items()))
     scales = tuple(scale for _, scale in sorted(checked.items()))
 

@@ -17,9 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdx import _validate
-from gdx._tree import promoted
-from gdx.schedules import _common
+from gdx._common import checks
+from gdx._common.dtypes import default_float, promoted
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
@@ -33,13 +32,13 @@ def _integer_count(count: Any) -> jax.Array:
 
 
 def _concrete_int(who: str, name: str, value: Any, *, minimum: int) -> int:
-    number = _common.concrete(value)
+    number = checks.concrete(value)
     if number is None:
         raise TypeError(
             f"{who}: {name} must be a concrete integer >= {minimum} (a Python int), got {value!r}"
         )
     if not (number.is_integer() and number >= minimum):
-        _common.fail(who, name, value, f"an integer >= {minimum}")
+        checks.fail(who, name, value, f"an integer >= {minimum}")
     return int(number)
 
 
@@ -49,7 +48,7 @@ def _power(base: Any, exponent: jax.Array) -> jax.Array:
     A float32 power rounds `base` first, an error that grows with the exponent
     (`0.97**200` off by 3e-6 relative); this keeps float32 results within a few ulp.
     """
-    number = _common.concrete(base)
+    number = checks.concrete(base)
     log_base = math.log(number) if number is not None else jnp.log(base)
     return jnp.exp(promoted(jnp.multiply, exponent, log_base))
 
@@ -68,7 +67,7 @@ class StepDecaySchedule:
     decay_rate: Any
 
     def __call__(self, count: Any) -> jax.Array:
-        decays = (_integer_count(count) // self.step_size).astype(_common.default_float())
+        decays = (_integer_count(count) // self.step_size).astype(default_float())
         return promoted(jnp.multiply, self.init_value, _power(self.decay_rate, decays))
 
 
@@ -92,9 +91,9 @@ def step_decay_schedule(
       https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.StepLR.html
     """
     who = "step_decay_schedule"
-    _validate.finite(who, "init_value", init_value)
+    checks.finite(who, "init_value", init_value)
     step_size = _concrete_int(who, "step_size", step_size, minimum=1)
-    _validate.positive(who, "decay_rate", decay_rate)
+    checks.positive(who, "decay_rate", decay_rate)
     return StepDecaySchedule(init_value, step_size, decay_rate)
 
 
@@ -116,7 +115,7 @@ class CyclicSchedule:
         count = _integer_count(count)
         cycle_length = self.step_size_up + self.step_size_down
         completed_cycles = count // cycle_length
-        position = (count - completed_cycles * cycle_length).astype(_common.default_float())
+        position = (count - completed_cycles * cycle_length).astype(default_float())
         # PyTorch: x = 1 + count / cycle_length - cycle; x / up_ratio rising, (x - 1) / (up_ratio - 1)
         # falling; the same fractions, computed from the exact integer position in the cycle.
         rising = position / self.step_size_up
@@ -126,7 +125,7 @@ class CyclicSchedule:
         if self.mode == "triangular2":  # halve the amplitude at each new cycle: 1 / 2**(cycle - 1)
             base_height = base_height * 0.5 ** completed_cycles.astype(base_height.dtype)
         elif self.mode == "exp_range":
-            decay = _power(self.gamma, count.astype(_common.default_float()))
+            decay = _power(self.gamma, count.astype(default_float()))
             base_height = promoted(jnp.multiply, base_height, decay)
         return promoted(jnp.add, self.base_value, base_height)
 
@@ -168,17 +167,17 @@ def cyclic_schedule(
       https://arxiv.org/abs/1506.01186
     """
     who = "cyclic_schedule"
-    _validate.finite(who, "base_value", base_value)
-    _validate.finite(who, "max_value", max_value)
+    checks.finite(who, "base_value", base_value)
+    checks.finite(who, "max_value", max_value)
     step_size_up = _concrete_int(who, "step_size_up", step_size_up, minimum=1)
     if step_size_down is None:
         step_size_down = step_size_up
     step_size_down = _concrete_int(who, "step_size_down", step_size_down, minimum=1)
-    _validate.one_of(who, "mode", mode, _CYCLIC_MODES)
-    _validate.positive(who, "gamma", gamma)
-    number = _common.concrete(gamma)
+    checks.one_of(who, "mode", mode, _CYCLIC_MODES)
+    checks.positive(who, "gamma", gamma)
+    number = checks.concrete(gamma)
     if number is not None and number > 1:
-        _common.fail(who, "gamma", gamma, "in (0, 1] (a per-step decay)")
+        checks.fail(who, "gamma", gamma, "in (0, 1] (a per-step decay)")
     return CyclicSchedule(base_value, max_value, step_size_up, step_size_down, mode, gamma)
 
 
@@ -194,11 +193,11 @@ class WarmupLinearDecaySchedule:
 
     def __call__(self, count: Any) -> jax.Array:
         count = _integer_count(count)
-        warmup_done = jnp.minimum(count, self.warmup_steps).astype(_common.default_float())
+        warmup_done = jnp.minimum(count, self.warmup_steps).astype(default_float())
         warming = _interpolate(self.init_value, self.peak_value, warmup_done / max(self.warmup_steps, 1))
         # Hugging Face: peak * (total - count) / (total - warmup), here from peak to end_value.
         decay_length = self.decay_steps - self.warmup_steps
-        remaining = jnp.clip(self.decay_steps - count, 0, decay_length).astype(_common.default_float())
+        remaining = jnp.clip(self.decay_steps - count, 0, decay_length).astype(default_float())
         decaying = _interpolate(self.end_value, self.peak_value, remaining / decay_length)
         return jnp.where(count < self.warmup_steps, warming, decaying)
 
@@ -237,18 +236,18 @@ def warmup_linear_decay_schedule(
       https://huggingface.co/docs/transformers/main_classes/optimizer_schedules
     """
     who = "warmup_linear_decay_schedule"
-    _validate.finite(who, "init_value", init_value)
-    _validate.finite(who, "peak_value", peak_value)
+    checks.finite(who, "init_value", init_value)
+    checks.finite(who, "peak_value", peak_value)
     warmup_steps = _concrete_int(who, "warmup_steps", warmup_steps, minimum=0)
     decay_steps = _concrete_int(who, "decay_steps", decay_steps, minimum=1)
     if decay_steps <= warmup_steps:
-        _common.fail(
+        checks.fail(
             who,
             "decay_steps",
             decay_steps,
             f"> warmup_steps={warmup_steps} (decay_steps is the whole schedule, warmup included)",
         )
-    _validate.finite(who, "end_value", end_value)
+    checks.finite(who, "end_value", end_value)
     return WarmupLinearDecaySchedule(init_value, peak_value, warmup_steps, decay_steps, end_value)
 
 
@@ -279,7 +278,7 @@ class CosineWarmRestartsSchedule:
             cycle = jnp.searchsorted(jnp.asarray(starts), count, side="right") - 1
             steps_in_cycle = count - jnp.asarray(starts)[cycle]
             cycle_length = jnp.asarray(lengths)[cycle]
-        float_dtype = _common.default_float()
+        float_dtype = default_float()
         fraction = steps_in_cycle.astype(float_dtype) / cycle_length.astype(float_dtype)
         cosine = (1 + jnp.cos(jnp.pi * fraction)) / 2
         return promoted(
@@ -317,8 +316,8 @@ def cosine_warm_restarts_schedule(
       https://arxiv.org/abs/1608.03983
     """
     who = "cosine_warm_restarts_schedule"
-    _validate.finite(who, "init_value", init_value)
+    checks.finite(who, "init_value", init_value)
     t_0 = _concrete_int(who, "t_0", t_0, minimum=1)
     t_mult = _concrete_int(who, "t_mult", t_mult, minimum=1)
-    _validate.finite(who, "eta_min", eta_min)
+    checks.finite(who, "eta_min", eta_min)
     return CosineWarmRestartsSchedule(init_value, t_0, t_mult, eta_min)

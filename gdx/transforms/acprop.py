@@ -1,34 +1,24 @@
-"""ACProp: AdaBelief's centred second moment with an asynchronous update (`scale_by_acprop`, `acprop`).
+"""ACProp: AdaBelief's centred second moment with an asynchronous update (`scale_by_acprop`).
 
 The arithmetic mirrors `optax.contrib` 0.2.8 operation for operation, with
 promotions written out so the code also runs under strict dtype promotion.
 """
 
-from collections.abc import Callable
-from typing import Any, cast
-
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Params, ScalarOrSchedule
-from gdx.optimizers._base import named_optimizer
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promoted, tree_zeros_like
+from gdx._common.moments import (
+    bias_correction,
+    divide_by_root,
+    safe_increment,
+    update_moment,
+    update_moment_per_elem_norm,
+    zero_count,
+)
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.transforms.adam_variants import ScaleByBeliefState
-from gdx.transforms.decay import add_decayed_weights
-from gdx.transforms.scaling import scale_by_learning_rate
-
-
-def _divide_by_root(g: jax.Array, v: jax.Array, eps: Any) -> jax.Array:
-    """`g / (sqrt(v) + eps)` in the grad's dtype, each operation promoted as optax's."""
-    return promoted(jnp.divide, g, promoted(jnp.add, jnp.sqrt(v), eps)).astype(g.dtype)
-
-
-def _validate_acprop(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "eps_root", eps_root)
 
 
 def scale_by_acprop(
@@ -64,74 +54,27 @@ def scale_by_acprop(
     Adaptive Gradient Methods", NeurIPS 2021 (https://arxiv.org/abs/2110.05454).
     """
     who = "scale_by_acprop"
-    _validate_acprop(who, b1, b2, eps, eps_root)
+    checks.adam_moments(who, b1, b2, eps, eps_root)
 
     def init(params):
-        return ScaleByBeliefState(
-            count=_tree.zero_count(), mu=_tree.tree_zeros_like(params), nu=_tree.tree_zeros_like(params)
-        )
+        return ScaleByBeliefState(count=zero_count(), mu=tree_zeros_like(params), nu=tree_zeros_like(params))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = _tree.update_moment(updates, state.mu, b1, 1)
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = update_moment(updates, state.mu, b1, 1)
         prediction_error = jax.tree.map(lambda g, m: promoted(jnp.subtract, g, m), updates, state.mu)
-        nu = _tree.update_moment_per_elem_norm(prediction_error, state.nu, b2, 2)
+        nu = update_moment_per_elem_norm(prediction_error, state.nu, b2, 2)
         nu = jax.tree.map(lambda v: promoted(jnp.add, v, eps_root), nu)
-        count_inc = _tree.safe_increment(state.count)
+        count_inc = safe_increment(state.count)
         # At the first step there is no previous second moment: the denominator is 1 (+ eps).
         initial = state.count == 0
         previous_steps = jnp.where(initial, count_inc, state.count)
-        nu_hat = _tree.bias_correction(state.nu, b2, previous_steps)
+        nu_hat = bias_correction(state.nu, b2, previous_steps)
         nu_hat = jax.tree.map(lambda v: jnp.where(initial, jnp.ones((), v.dtype), v), nu_hat)
-        updates = jax.tree.map(lambda g, v: _divide_by_root(g, v, eps), updates, nu_hat)
+        updates = jax.tree.map(lambda g, v: divide_by_root(g, v, eps, dtype=g.dtype), updates, nu_hat)
         return updates, ScaleByBeliefState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
     return GradientTransformationExtraArgs(init, update)
-
-
-def acprop(
-    learning_rate: ScalarOrSchedule,
-    b1: jax.typing.ArrayLike = 0.9,
-    b2: jax.typing.ArrayLike = 0.999,
-    eps: jax.typing.ArrayLike = 1e-16,
-    eps_root: jax.typing.ArrayLike = 1e-16,
-    weight_decay: jax.typing.ArrayLike = 0.0,
-    mask: Any | Callable[[Params], Any] | None = None,
-) -> GradientTransformation:
-    r"""The ACProp optimizer: `scale_by_acprop`, decoupled weight decay, then the learning rate.
-
-    Update rule (`t` counts from 1, `lr` is `learning_rate` or `learning_rate(t - 1)`)::
-
-        u <- -lr * (g / (sqrt(s_{t-1} / (1 - b2**(t-1))) + eps) + weight_decay * x)
-        s <- b2 * s + (1 - b2) * (g - m)**2 + eps_root;   m <- b1 * m + (1 - b1) * g
-
-    Args:
-      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the second central moment, in [0, 1). Default 0.999.
-      eps: added to the denominator, >= 0. Default 1e-16.
-      eps_root: added to the second moment at every step, >= 0. Default 1e-16.
-      weight_decay: decoupled weight decay (multiplied by the learning rate), >= 0. Default 0.
-      mask: which params get weight decay: a pytree of bools (or a callable
-        `params -> pytree`); `None` decays all.
-
-    Returns:
-      A `GradientTransformation` with state
-      `(ScaleByBeliefState(count, mu, nu), <weight-decay state>, <learning-rate state>)`, as optax.
-
-    Reference: Zhuang et al., "Momentum Centering and Asynchronous Update for
-    Adaptive Gradient Methods", NeurIPS 2021 (https://arxiv.org/abs/2110.05454).
-    """
-    who = "acprop"
-    _validate.learning_rate(who, learning_rate)
-    _validate_acprop(who, b1, b2, eps, eps_root)
-    _validate.non_negative(who, "weight_decay", weight_decay)
-    return named_optimizer(
-        who,
-        scale_by_acprop(b1=b1, b2=b2, eps=eps, eps_root=eps_root),
-        add_decayed_weights(cast(Any, weight_decay), mask),
-        scale_by_learning_rate(learning_rate),
-    )

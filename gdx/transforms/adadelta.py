@@ -10,9 +10,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promoted, tree_zeros_like
+from gdx._common.moments import update_moment
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 
 
 class ScaleByAdaDeltaState(NamedTuple):
@@ -45,8 +46,8 @@ def scale_by_adadelta(
     (https://arxiv.org/abs/1212.5701).
     """
     who = "scale_by_adadelta"
-    _validate.decay_rate(who, "rho", rho)
-    _validate.positive(who, "eps", eps)
+    checks.decay_rate(who, "rho", rho)
+    checks.positive(who, "eps", eps)
 
     def step(g, e_g, e_x):
         ratio = promoted(
@@ -55,15 +56,17 @@ def scale_by_adadelta(
         return promoted(jnp.multiply, ratio, g)
 
     def init(params):
-        return ScaleByAdaDeltaState(e_g=_tree.tree_zeros_like(params), e_x=_tree.tree_zeros_like(params))
+        return ScaleByAdaDeltaState(e_g=tree_zeros_like(params), e_x=tree_zeros_like(params))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.e_g, who=who, what="state.e_g")
-        e_g = _tree.update_moment(updates, state.e_g, rho, 2)
+        checks.check_same_structure(updates, state.e_g, who=who, what="state.e_g")
+        e_g = update_moment(updates, state.e_g, rho, 2)
         steps = jax.tree.map(step, updates, e_g, state.e_x)
-        e_x = _tree.update_moment(steps, state.e_x, rho, 2)
+        e_x = update_moment(steps, state.e_x, rho, 2)
         new_updates = jax.tree.map(lambda u, g: u.astype(g.dtype), steps, updates)
         return new_updates, ScaleByAdaDeltaState(e_g=cast_like(e_g, state.e_g), e_x=cast_like(e_x, state.e_x))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

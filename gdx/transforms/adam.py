@@ -13,28 +13,32 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, is_none, promoted, tree_zeros_like
+from gdx._common.moments import (
+    bias_correction,
+    divide_by_root,
+    safe_increment,
+    update_moment,
+    update_moment_per_elem_norm,
+    zero_count,
+)
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 
 
 def _divide_by_root(m: Any, v: Any, g: Any, eps: Any, eps_root: Any | None) -> Any:
     """`m / (sqrt(v + eps_root) + eps)` (`sqrt(v)` if `eps_root` is None), in the grad's dtype."""
-    if m is None:
-        return None
-    second_moment = v if eps_root is None else promoted(jnp.add, v, eps_root)
-    denominator = promoted(jnp.add, jnp.sqrt(second_moment), eps)
-    return promoted(jnp.divide, m, denominator).astype(g.dtype)
+    return None if m is None else divide_by_root(m, v, eps, eps_root, g.dtype)
 
 
 def _bias_corrected_first_moment(mu: Updates, updates: Updates, b1: Any, count: jax.Array, nesterov: bool):
     """`mu / (1 - b1**t)`, or with `nesterov` NAdam's look-ahead `b1 * mu_hat(t+1) + (1 - b1) * g_hat(t)`."""
     if not nesterov:
-        return _tree.bias_correction(mu, b1, count)
+        return bias_correction(mu, b1, count)
     return jax.tree.map(
         lambda m, g: promoted(jnp.add, promoted(jnp.multiply, b1, m), promoted(jnp.multiply, 1 - b1, g)),
-        _tree.bias_correction(mu, b1, _tree.safe_increment(count)),
-        _tree.bias_correction(updates, b1, count),
+        bias_correction(mu, b1, safe_increment(count)),
+        bias_correction(updates, b1, count),
     )
 
 
@@ -53,14 +57,6 @@ def _validate_mu_dtype(who: str, mu_dtype: Any, *, name: str = "mu_dtype") -> An
 def _validate_nu_dtype(who: str, nu_dtype: Any) -> Any:
     """Checks a gdx-only `nu_dtype` (dtype of second-moment state); `None` keeps the params' dtype."""
     return _validate_mu_dtype(who, nu_dtype, name="nu_dtype")
-
-
-def _validate_moments(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any | None = None) -> None:
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    if eps_root is not None:
-        _validate.non_negative(who, "eps_root", eps_root)
 
 
 # --- Adam ----------------------------------------------------------------------
@@ -115,34 +111,36 @@ def scale_by_adam(
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
     """
     who = "scale_by_adam"
-    _validate_moments(who, b1, b2, eps, eps_root)
+    checks.adam_moments(who, b1, b2, eps, eps_root)
     mu_dtype = _validate_mu_dtype(who, mu_dtype)
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
-        mu = _tree.tree_zeros_like(params, dtype=mu_dtype)
-        nu = _tree.tree_zeros_like(params, dtype=nu_dtype)
-        return ScaleByAdamState(count=_tree.zero_count(), mu=mu, nu=nu)
+        mu = tree_zeros_like(params, dtype=mu_dtype)
+        nu = tree_zeros_like(params, dtype=nu_dtype)
+        return ScaleByAdamState(count=zero_count(), mu=mu, nu=nu)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = _tree.update_moment(updates, state.mu, b1, 1)
-        nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
-        count_inc = _tree.safe_increment(state.count)
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = update_moment(updates, state.mu, b1, 1)
+        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count_inc = safe_increment(state.count)
         mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
         # Dozat's Algorithm 2 also multiplies nu_hat by b2; optax (and other NAdams) do not.
-        nu_hat = _tree.bias_correction(nu, b2, count_inc)
+        nu_hat = bias_correction(nu, b2, count_inc)
         updates = jax.tree.map(
             lambda m, v, g: _divide_by_root(m, v, g, eps, eps_root),
             mu_hat,
             nu_hat,
             updates,
-            is_leaf=_tree.is_none,
+            is_leaf=is_none,
         )
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -200,26 +198,26 @@ def scale_by_amsgrad(
     Reference: Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
     """
     who = "scale_by_amsgrad"
-    _validate_moments(who, b1, b2, eps, eps_root)
+    checks.adam_moments(who, b1, b2, eps, eps_root)
     mu_dtype = _validate_mu_dtype(who, mu_dtype)
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
         return ScaleByAmsgradState(
-            count=_tree.zero_count(),
-            mu=_tree.tree_zeros_like(params, dtype=mu_dtype),
-            nu=_tree.tree_zeros_like(params, dtype=nu_dtype),
-            nu_max=_tree.tree_zeros_like(params, dtype=nu_dtype),
+            count=zero_count(),
+            mu=tree_zeros_like(params, dtype=mu_dtype),
+            nu=tree_zeros_like(params, dtype=nu_dtype),
+            nu_max=tree_zeros_like(params, dtype=nu_dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = _tree.update_moment(updates, state.mu, b1, 1)
-        nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
-        count_inc = _tree.safe_increment(state.count)
-        mu_hat = _tree.bias_correction(mu, b1, count_inc) if bias_correction_mu else mu
-        nu_eff = _tree.bias_correction(nu, b2, count_inc) if bias_correction_nu else nu
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = update_moment(updates, state.mu, b1, 1)
+        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count_inc = safe_increment(state.count)
+        mu_hat = bias_correction(mu, b1, count_inc) if bias_correction_mu else mu
+        nu_eff = bias_correction(nu, b2, count_inc) if bias_correction_nu else nu
         nu_max = jax.tree.map(
             lambda old, new: promoted(jnp.maximum, old, new).astype(old.dtype), state.nu_max, nu_eff
         )
@@ -228,11 +226,13 @@ def scale_by_amsgrad(
             mu_hat,
             nu_max,
             updates,
-            is_leaf=_tree.is_none,
+            is_leaf=is_none,
         )
         return updates, ScaleByAmsgradState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu), nu_max=nu_max
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -269,7 +269,7 @@ def scale_by_adamax(
     Reference: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, section 7.
     """
     who = "scale_by_adamax"
-    _validate_moments(who, b1, b2, eps)
+    checks.adam_moments(who, b1, b2, eps)
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def infinity_norm(g, nu):
@@ -279,27 +279,29 @@ def scale_by_adamax(
 
     def init(params):
         return ScaleByAdamState(
-            count=_tree.zero_count(),
-            mu=_tree.tree_zeros_like(params),
-            nu=_tree.tree_zeros_like(params, dtype=nu_dtype),
+            count=zero_count(),
+            mu=tree_zeros_like(params),
+            nu=tree_zeros_like(params, dtype=nu_dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        count_inc = _tree.safe_increment(state.count)
-        mu = _tree.update_moment(updates, state.mu, b1, 1)
-        nu = jax.tree.map(infinity_norm, updates, state.nu, is_leaf=_tree.is_none)
-        mu_hat = _tree.bias_correction(mu, b1, count_inc)
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        count_inc = safe_increment(state.count)
+        mu = update_moment(updates, state.mu, b1, 1)
+        nu = jax.tree.map(infinity_norm, updates, state.nu, is_leaf=is_none)
+        mu_hat = bias_correction(mu, b1, count_inc)
         updates = jax.tree.map(
             lambda m, v, g: None if m is None else promoted(jnp.divide, m, v).astype(g.dtype),
             mu_hat,
             nu,
             updates,
-            is_leaf=_tree.is_none,
+            is_leaf=is_none,
         )
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

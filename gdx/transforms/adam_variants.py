@@ -14,23 +14,25 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import abs_sq, cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, is_none, promoted, tree_zeros_like
+from gdx._common.moments import (
+    bias_correction,
+    decay_power,
+    divide_by_root,
+    safe_increment,
+    update_moment,
+    update_moment_per_elem_norm,
+    zero_count,
+)
+from gdx._common.tree_math import abs_sq
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 from gdx.transforms.adam import (
     ScaleByAdamState,
     _bias_corrected_first_moment,
     _divide_by_root,
     _validate_nu_dtype,
 )
-
-
-def _validate_adam_like(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "eps_root", eps_root)
-
 
 # --- AdaBelief -------------------------------------------------------------------
 
@@ -79,36 +81,38 @@ def scale_by_belief(
     Belief in Observed Gradients", NeurIPS 2020 (https://arxiv.org/abs/2010.07468).
     """
     who = "scale_by_belief"
-    _validate_adam_like(who, b1, b2, eps, eps_root)
+    checks.adam_moments(who, b1, b2, eps, eps_root)
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
         return ScaleByBeliefState(
-            count=_tree.zero_count(),
-            mu=_tree.tree_zeros_like(params),
-            nu=_tree.tree_zeros_like(params, dtype=nu_dtype),
+            count=zero_count(),
+            mu=tree_zeros_like(params),
+            nu=tree_zeros_like(params, dtype=nu_dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = _tree.update_moment(updates, state.mu, b1, 1)
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = update_moment(updates, state.mu, b1, 1)
         prediction_error = jax.tree.map(lambda g, m: promoted(jnp.subtract, g, m), updates, mu)
-        nu = _tree.update_moment_per_elem_norm(prediction_error, state.nu, b2, 2)
+        nu = update_moment_per_elem_norm(prediction_error, state.nu, b2, 2)
         nu = jax.tree.map(lambda v: promoted(jnp.add, v, eps_root), nu)
-        count_inc = _tree.safe_increment(state.count)
+        count_inc = safe_increment(state.count)
         mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
-        nu_hat = _tree.bias_correction(nu, b2, count_inc)
+        nu_hat = bias_correction(nu, b2, count_inc)
         updates = jax.tree.map(
             lambda m, v, g: _divide_by_root(m, v, g, eps, None),
             mu_hat,
             nu_hat,
             updates,
-            is_leaf=_tree.is_none,
+            is_leaf=is_none,
         )
         return updates, ScaleByBeliefState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -148,8 +152,8 @@ def scale_by_yogi(
     Reference: Zaheer et al., "Adaptive Methods for Nonconvex Optimization", NeurIPS 2018.
     """
     who = "scale_by_yogi"
-    _validate_adam_like(who, b1, b2, eps, eps_root)
-    _validate.non_negative(who, "initial_accumulator_value", initial_accumulator_value)
+    checks.adam_moments(who, b1, b2, eps, eps_root)
+    checks.non_negative(who, "initial_accumulator_value", initial_accumulator_value)
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def second_moment(g, v):
@@ -165,26 +169,28 @@ def scale_by_yogi(
         def filled(dtype=None):
             return jax.tree.map(lambda x: jnp.full_like(x, initial_accumulator_value, dtype=dtype), params)
 
-        return ScaleByAdamState(count=_tree.zero_count(), mu=filled(), nu=filled(nu_dtype))
+        return ScaleByAdamState(count=zero_count(), mu=filled(), nu=filled(nu_dtype))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = _tree.update_moment(updates, state.mu, b1, 1)
-        nu = jax.tree.map(second_moment, updates, state.nu, is_leaf=_tree.is_none)
-        count_inc = _tree.safe_increment(state.count)
-        mu_hat = _tree.bias_correction(mu, b1, count_inc)
-        nu_hat = _tree.bias_correction(nu, b2, count_inc)
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = update_moment(updates, state.mu, b1, 1)
+        nu = jax.tree.map(second_moment, updates, state.nu, is_leaf=is_none)
+        count_inc = safe_increment(state.count)
+        mu_hat = bias_correction(mu, b1, count_inc)
+        nu_hat = bias_correction(nu, b2, count_inc)
         updates = jax.tree.map(
             lambda m, v, g: _divide_by_root(m, v, g, eps, eps_root),
             mu_hat,
             nu_hat,
             updates,
-            is_leaf=_tree.is_none,
+            is_leaf=is_none,
         )
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -235,9 +241,9 @@ def scale_by_radam(
     Beyond", ICLR 2020 (https://arxiv.org/abs/1908.03265).
     """
     who = "scale_by_radam"
-    _validate_adam_like(who, b1, b2, eps, eps_root)
+    checks.adam_moments(who, b1, b2, eps, eps_root)
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
-    _validate.finite(who, "threshold", threshold)
+    checks.finite(who, "threshold", threshold)
     rho_inf = 2.0 / (1.0 - b2) - 1.0
 
     def rectified(rho, mu_hat, nu_hat, updates):
@@ -248,28 +254,27 @@ def scale_by_radam(
             if m is None:
                 return None
             scaled = promoted(jnp.multiply, r.astype(m.dtype), m)
-            denominator = promoted(jnp.add, jnp.sqrt(promoted(jnp.add, v, eps_root)), eps)
-            return promoted(jnp.divide, scaled, denominator).astype(g.dtype)
+            return divide_by_root(scaled, v, eps, eps_root, g.dtype)
 
-        return jax.tree.map(leaf, mu_hat, nu_hat, updates, is_leaf=_tree.is_none)
+        return jax.tree.map(leaf, mu_hat, nu_hat, updates, is_leaf=is_none)
 
     def init(params):
         return ScaleByAdamState(
-            count=_tree.zero_count(),
-            mu=_tree.tree_zeros_like(params),
-            nu=_tree.tree_zeros_like(params, dtype=nu_dtype),
+            count=zero_count(),
+            mu=tree_zeros_like(params),
+            nu=tree_zeros_like(params, dtype=nu_dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = _tree.update_moment(updates, state.mu, b1, 1)
-        nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
-        count_inc = _tree.safe_increment(state.count)
-        b2_power = _tree.decay_power(b2, count_inc)
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = update_moment(updates, state.mu, b1, 1)
+        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count_inc = safe_increment(state.count)
+        b2_power = decay_power(b2, count_inc)
         rho = rho_inf - (2 * count_inc).astype(b2_power.dtype) * b2_power / (1 - b2_power)
         mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
-        nu_hat = _tree.bias_correction(nu, b2, count_inc)
+        nu_hat = bias_correction(nu, b2, count_inc)
         tractable = rho >= threshold
         updates = jax.tree.map(
             lambda adaptive, momentum, g: (
@@ -278,10 +283,12 @@ def scale_by_radam(
             rectified(rho, mu_hat, nu_hat, updates),
             mu_hat,
             updates,
-            is_leaf=_tree.is_none,
+            is_leaf=is_none,
         )
         return updates, ScaleByAdamState(
             count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

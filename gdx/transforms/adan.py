@@ -10,8 +10,16 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promoted, tree_zeros_like
+from gdx._common.moments import (
+    bias_correction,
+    divide_by_root,
+    safe_increment,
+    update_moment,
+    update_moment_per_elem_norm,
+    zero_count,
+)
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 from gdx.transforms.adam import _validate_nu_dtype
 
@@ -68,23 +76,23 @@ def scale_by_adan(
     """
     who = "scale_by_adan"
     for name, value in (("b1", b1), ("b2", b2), ("b3", b3)):
-        _validate.decay_rate(who, name, value)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "eps_root", eps_root)
+        checks.decay_rate(who, name, value)
+    checks.non_negative(who, "eps", eps)
+    checks.non_negative(who, "eps_root", eps_root)
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
         return ScaleByAdanState(
-            m=_tree.tree_zeros_like(params),
-            v=_tree.tree_zeros_like(params),
-            n=_tree.tree_zeros_like(params, dtype=nu_dtype),
-            g=_tree.tree_zeros_like(params),
-            t=_tree.zero_count(),
+            m=tree_zeros_like(params),
+            v=tree_zeros_like(params),
+            n=tree_zeros_like(params, dtype=nu_dtype),
+            g=tree_zeros_like(params),
+            t=zero_count(),
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.m, who=who, what="state.m")
+        checks.check_same_structure(updates, state.m, who=who, what="state.m")
         g = updates
         # optax scales by `jnp.asarray(1 - b2)` (a weak-typed array when b2 is a Python float).
         change_weight = jnp.asarray(1 - b2)
@@ -93,21 +101,20 @@ def scale_by_adan(
             lambda change: jnp.where(first_step, jnp.zeros_like(change), change),
             jax.tree.map(lambda new, old: promoted(jnp.subtract, new, old), g, state.g),
         )
-        m = _tree.update_moment(g, state.m, b1, 1)
-        v = _tree.update_moment(diff, state.v, b2, 1)
+        m = update_moment(g, state.m, b1, 1)
+        v = update_moment(diff, state.v, b2, 1)
         nesterov_gradient = jax.tree.map(
             lambda x, d: promoted(jnp.add, x, promoted(jnp.multiply, change_weight, d)), g, diff
         )
-        n = _tree.update_moment_per_elem_norm(nesterov_gradient, state.n, b3, 2)
-        t = _tree.safe_increment(state.t)
-        m_hat = _tree.bias_correction(m, b1, t)
-        v_hat = _tree.bias_correction(v, b2, t)
-        n_hat = _tree.bias_correction(n, b3, t)
+        n = update_moment_per_elem_norm(nesterov_gradient, state.n, b3, 2)
+        t = safe_increment(state.t)
+        m_hat = bias_correction(m, b1, t)
+        v_hat = bias_correction(v, b2, t)
+        n_hat = bias_correction(n, b3, t)
 
         def direction(mh, vh, nh, grad):
             numerator = promoted(jnp.add, mh, promoted(jnp.multiply, change_weight, vh))
-            denominator = promoted(jnp.add, jnp.sqrt(promoted(jnp.add, nh, eps_root)), eps)
-            return promoted(jnp.divide, numerator, denominator).astype(grad.dtype)
+            return divide_by_root(numerator, nh, eps, eps_root, grad.dtype)
 
         new_updates = jax.tree.map(direction, m_hat, v_hat, n_hat, g)
         new_state = ScaleByAdanState(

@@ -7,8 +7,9 @@ written out for strict dtype promotion.
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promote, promoted
+from gdx._common import checks
+from gdx._common.dtypes import promote, promoted
+from gdx._common.tree_math import abs_sq
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 AdaptiveGradClipState = EmptyState
@@ -34,10 +35,10 @@ def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> GradientTransformation
       Shazeer & Stern, Adafactor: Adaptive Learning Rates with Sublinear Memory Cost,
       ICML 2018 (update clipping).
     """
-    _validate.positive("clip_by_block_rms", "threshold", threshold)
+    checks.positive("clip_by_block_rms", "threshold", threshold)
 
     def clip_leaf(u):
-        rms = jnp.sqrt(jnp.mean(_tree.abs_sq(u)))
+        rms = jnp.sqrt(jnp.mean(abs_sq(u)))
         clip_denominator = promoted(jnp.maximum, 1.0, promoted(jnp.divide, rms, threshold))
         return promoted(jnp.divide, u, clip_denominator).astype(u.dtype)
 
@@ -73,7 +74,7 @@ def unitwise_norm(x: jax.typing.ArrayLike, axis: int | tuple[int, ...] | None = 
       Without Normalization, ICML 2021. https://arxiv.org/abs/2102.06171
     """
     x = jnp.asarray(x)
-    squares = _tree.abs_sq(x)
+    squares = abs_sq(x)
     if axis is not None:
         squared_norm = jnp.sum(squares, axis=axis, keepdims=True)
     elif jnp.squeeze(x).ndim <= 1:
@@ -163,8 +164,8 @@ def adaptive_grad_clip(
       Without Normalization, ICML 2021.
     """
     who = "adaptive_grad_clip"
-    _validate.positive(who, "clipping", clipping)
-    _validate.non_negative(who, "eps", eps)
+    checks.positive(who, "clipping", clipping)
+    checks.non_negative(who, "eps", eps)
 
     def clip_leaf(u: jax.Array, p: jax.Array) -> jax.Array:
         max_norm = promoted(jnp.multiply, clipping, promoted(jnp.maximum, unitwise_norm(p, axis), eps))
@@ -175,7 +176,7 @@ def adaptive_grad_clip(
         del extra_args
         if params is None:
             raise ValueError(f"{who} needs params: call update(grads, state, params)")
-        _tree.check_same_structure(updates, params, who=who, what="params")
+        checks.check_same_structure(updates, params, who=who, what="params")
         return jax.tree.map(clip_leaf, updates, params), state
 
     return GradientTransformationExtraArgs(_empty_init, update)

@@ -11,8 +11,16 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, promoted, tree_zeros_like
+from gdx._common.moments import (
+    bias_correction,
+    divide_by_root,
+    safe_increment,
+    update_moment,
+    update_moment_per_elem_norm,
+    zero_count,
+)
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -20,33 +28,22 @@ from gdx.core import (
     ScalarOrSchedule,
     Updates,
 )
-from gdx.optimizers._base import named_optimizer
-from gdx.transforms.decay import add_decayed_weights
-from gdx.transforms.scaling import scale_by_learning_rate
 
 MaskOrFn = Any | Callable[[Params], Any] | None
 
 
 def _decay_or_schedule(who: str, name: str, value: Any) -> None:
     if not callable(value):
-        _validate.decay_rate(who, name, value)
+        checks.decay_rate(who, name, value)
 
 
 def _number_or_schedule(who: str, name: str, value: Any) -> None:
-    _validate.schedule_or_number(who, name, value)
-
-
-def _validate_common(who: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "eps_root", eps_root)
+    checks.schedule_or_number(who, name, value)
 
 
 def _adam_ratio(numerator: jax.Array, nu_hat: jax.Array, eps: Any, eps_root: Any, g: jax.Array) -> jax.Array:
     """`numerator / (sqrt(nu_hat + eps_root) + eps)` in the grad's dtype."""
-    denominator = promoted(jnp.add, jnp.sqrt(promoted(jnp.add, nu_hat, eps_root)), eps)
-    return promoted(jnp.divide, numerator, denominator).astype(g.dtype)
+    return divide_by_root(numerator, nu_hat, eps, eps_root, g.dtype)
 
 
 # --- AdEMAMix ----------------------------------------------------------------------
@@ -100,31 +97,31 @@ def scale_by_ademamix(
     Faster, Older", 2024.
     """
     who = "scale_by_ademamix"
-    _validate_common(who, b1, b2, eps, eps_root)
+    checks.adam_moments(who, b1, b2, eps, eps_root)
     _decay_or_schedule(who, "b3", b3)
     _number_or_schedule(who, "alpha", alpha)
-    mu_dtype = _tree.canonical_dtype(mu_dtype)
+    mu_dtype = canonical_dtype(mu_dtype)
 
     def init(params):
         return ScaleByAdemamixState(
-            count=_tree.zero_count(),
-            count_m2=_tree.zero_count(),
-            m1=_tree.tree_zeros_like(params, dtype=mu_dtype),
-            m2=_tree.tree_zeros_like(params, dtype=mu_dtype),
-            nu=_tree.tree_zeros_like(params, dtype=mu_dtype),
+            count=zero_count(),
+            count_m2=zero_count(),
+            m1=tree_zeros_like(params, dtype=mu_dtype),
+            m2=tree_zeros_like(params, dtype=mu_dtype),
+            nu=tree_zeros_like(params, dtype=mu_dtype),
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.m1, who=who, what="state.m1")
+        checks.check_same_structure(updates, state.m1, who=who, what="state.m1")
         b3_now = b3(state.count_m2) if callable(b3) else b3
         alpha_now = alpha(state.count_m2) if callable(alpha) else alpha
-        m1 = _tree.update_moment(updates, state.m1, b1, 1)
-        m2 = _tree.update_moment(updates, state.m2, b3_now, 1)
-        nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
-        count_inc = _tree.safe_increment(state.count)
-        m1_hat = _tree.bias_correction(m1, b1, count_inc)
-        nu_hat = _tree.bias_correction(nu, b2, count_inc)
+        m1 = update_moment(updates, state.m1, b1, 1)
+        m2 = update_moment(updates, state.m2, b3_now, 1)
+        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count_inc = safe_increment(state.count)
+        m1_hat = bias_correction(m1, b1, count_inc)
+        nu_hat = bias_correction(nu, b2, count_inc)
         new_updates = jax.tree.map(
             lambda m1_, m2_, v, g: _adam_ratio(
                 promoted(jnp.add, m1_, promoted(jnp.multiply, alpha_now, m2_)), v, eps, eps_root, g
@@ -136,63 +133,13 @@ def scale_by_ademamix(
         )
         return new_updates, ScaleByAdemamixState(
             count=count_inc,
-            count_m2=_tree.safe_increment(state.count_m2),
+            count_m2=safe_increment(state.count_m2),
             m1=cast_like(m1, state.m1),
             m2=cast_like(m2, state.m2),
             nu=cast_like(nu, state.nu),
         )
 
     return GradientTransformationExtraArgs(init, update)
-
-
-def ademamix(
-    learning_rate: ScalarOrSchedule,
-    b1: jax.typing.ArrayLike = 0.9,
-    b2: jax.typing.ArrayLike = 0.999,
-    b3: ScalarOrSchedule = 0.9999,
-    alpha: ScalarOrSchedule = 5.0,
-    eps: jax.typing.ArrayLike = 1e-8,
-    eps_root: jax.typing.ArrayLike = 0.0,
-    mu_dtype: Any | None = None,
-    weight_decay: ScalarOrSchedule = 0.0,
-    mask: MaskOrFn = None,
-) -> GradientTransformation:
-    r"""The AdEMAMix optimizer: AdamW with a mixture of a fast and a slow EMA of the gradients.
-
-    Update rule (see `scale_by_ademamix`)::
-
-        u <- -lr * ((m1_hat + alpha * m2) / (sqrt(nu_hat + eps_root) + eps) + weight_decay * p)
-
-    Best for long runs: the slow EMA remembers ~`1 / (1 - b3)` steps (10,000 by
-    default); for short runs try `b3=0.999`, and schedule `alpha` / `b3` with
-    a warmup as the paper does.
-
-    Args:
-      learning_rate: a number >= 0 or a schedule.
-      b1, b2, b3, alpha, eps, eps_root, mu_dtype: as in `scale_by_ademamix`
-        (defaults 0.9, 0.999, 0.9999, 5.0, 1e-8, 0, None).
-      weight_decay: decoupled weight decay >= 0 (times the learning rate). Default 0.
-      mask: which params decay (pytree of bools or callable); `None`: all.
-
-    Returns:
-      A `GradientTransformation` with state `(ScaleByAdemamixState, <decay state>,
-      <learning-rate state>)`, as `optax.contrib.ademamix`. `update` needs `params`.
-
-    Reference: Pagliardini, Ablin & Grangier, "The AdEMAMix Optimizer: Better,
-    Faster, Older", 2024.
-    """
-    who = "ademamix"
-    _validate.learning_rate(who, learning_rate)
-    _validate_common(who, b1, b2, eps, eps_root)
-    _decay_or_schedule(who, "b3", b3)
-    _number_or_schedule(who, "alpha", alpha)
-    _validate.non_negative(who, "weight_decay", weight_decay)
-    return named_optimizer(
-        who,
-        scale_by_ademamix(b1=b1, b2=b2, b3=b3, alpha=alpha, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype),
-        add_decayed_weights(weight_decay, mask),
-        scale_by_learning_rate(learning_rate),
-    )
 
 
 # --- Simplified AdEMAMix -----------------------------------------------------------
@@ -235,7 +182,7 @@ def scale_by_simplified_ademamix(
     between Schedule-Free Optimizers, AdEMAMix, and Accelerated SGD Variants", 2025.
     """
     who = "scale_by_simplified_ademamix"
-    _validate_common(who, b1, b2, eps, eps_root)
+    checks.adam_moments(who, b1, b2, eps, eps_root)
     _number_or_schedule(who, "alpha", alpha)
 
     def second_moment(g, n):
@@ -244,17 +191,17 @@ def scale_by_simplified_ademamix(
 
     def init(params):
         return ScaleBySimplifiedAdEMAMixState(
-            t=_tree.zero_count(), m=_tree.tree_zeros_like(params), n=_tree.tree_zeros_like(params)
+            t=zero_count(), m=tree_zeros_like(params), n=tree_zeros_like(params)
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.m, who=who, what="state.m")
+        checks.check_same_structure(updates, state.m, who=who, what="state.m")
         alpha_now = alpha(state.t) if callable(alpha) else alpha
         m = jax.tree.map(lambda g, m: promoted(jnp.add, g, promoted(jnp.multiply, b1, m)), updates, state.m)
         n = jax.tree.map(second_moment, updates, state.n)
-        t = _tree.safe_increment(state.t)
-        n_hat = _tree.bias_correction(n, b2, t)
+        t = safe_increment(state.t)
+        n_hat = bias_correction(n, b2, t)
         new_updates = jax.tree.map(
             lambda m_, v, g: _adam_ratio(
                 promoted(jnp.add, m_, promoted(jnp.multiply, alpha_now, g)), v, eps, eps_root, g
@@ -268,49 +215,3 @@ def scale_by_simplified_ademamix(
         )
 
     return GradientTransformationExtraArgs(init, update)
-
-
-def simplified_ademamix(
-    learning_rate: ScalarOrSchedule,
-    b1: jax.typing.ArrayLike = 0.99,
-    b2: jax.typing.ArrayLike = 0.95,
-    alpha: ScalarOrSchedule = 0.0,
-    eps: jax.typing.ArrayLike = 1e-8,
-    eps_root: jax.typing.ArrayLike = 0.0,
-    weight_decay: ScalarOrSchedule = 0.0,
-    mask: MaskOrFn = None,
-) -> GradientTransformation:
-    r"""Simplified AdEMAMix: one momentum buffer, no `alpha` schedule needed.
-
-    Update rule (see `scale_by_simplified_ademamix`)::
-
-        u <- -lr * ((m + alpha * g) / (sqrt(n_hat + eps_root) + eps) + weight_decay * p)
-
-    `m` sums gradients without the `(1 - b1)` factor, so its scale is about
-    `1 / (1 - b1)` times Adam's: use a correspondingly smaller learning rate.
-
-    Args:
-      learning_rate: a number >= 0 or a schedule.
-      b1, b2, alpha, eps, eps_root: as in `scale_by_simplified_ademamix`
-        (defaults 0.99, 0.95, 0.0, 1e-8, 0).
-      weight_decay: decoupled weight decay >= 0 (times the learning rate). Default 0.
-      mask: which params decay (pytree of bools or callable); `None`: all.
-
-    Returns:
-      A `GradientTransformation` with the state layout of `optax.contrib.simplified_ademamix`.
-      `update` needs `params`.
-
-    Reference: Morwani et al., "Connections between Schedule-Free Optimizers,
-    AdEMAMix, and Accelerated SGD Variants", 2025.
-    """
-    who = "simplified_ademamix"
-    _validate.learning_rate(who, learning_rate)
-    _validate_common(who, b1, b2, eps, eps_root)
-    _number_or_schedule(who, "alpha", alpha)
-    _validate.non_negative(who, "weight_decay", weight_decay)
-    return named_optimizer(
-        who,
-        scale_by_simplified_ademamix(b1=b1, b2=b2, alpha=alpha, eps=eps, eps_root=eps_root),
-        add_decayed_weights(weight_decay, mask),
-        scale_by_learning_rate(learning_rate),
-    )

@@ -1,4 +1,4 @@
-"""ADOPT: Adam that normalizes the gradient by the *previous* second moment (`scale_by_adopt`, `adopt`).
+"""ADOPT: Adam that normalizes the gradient by the *previous* second moment (`scale_by_adopt`).
 
 The arithmetic mirrors `optax.contrib` 0.2.8 operation for operation.
 """
@@ -9,20 +9,21 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule
-from gdx.optimizers._base import named_optimizer
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, promoted, tree_zeros_like
+from gdx._common.moments import safe_increment, update_moment, update_moment_per_elem_norm, zero_count
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.transforms.adam import ScaleByAdamState
-from gdx.transforms.scaling import scale_by_learning_rate
 
 
 def _validate_adopt(who: str, b1: Any, b2: Any, eps: Any, clip_value_fn: Any) -> None:
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
+    checks.adam_moments(who, b1, b2, eps)
     if not callable(clip_value_fn):
-        raise TypeError(f"{who}: clip_value_fn must be callable (step -> clip value), got {clip_value_fn!r}")
+        raise TypeError(
+            checks.message(
+                who, "clip_value_fn", f"must be callable (step -> clip value), got {clip_value_fn!r}"
+            )
+        )
 
 
 def scale_by_adopt(
@@ -64,7 +65,7 @@ def scale_by_adopt(
     """
     who = "scale_by_adopt"
     _validate_adopt(who, b1, b2, eps, clip_value_fn)
-    mu_dtype = _tree.canonical_dtype(mu_dtype)
+    mu_dtype = canonical_dtype(mu_dtype)
 
     def normalized(g, nu, clip_value):
         n = promoted(jnp.divide, g, promoted(jnp.maximum, jnp.sqrt(nu), eps))
@@ -75,71 +76,25 @@ def scale_by_adopt(
 
     def init(params):
         return ScaleByAdamState(
-            count=_tree.zero_count(),
-            mu=_tree.tree_zeros_like(params, dtype=mu_dtype),
-            nu=_tree.tree_zeros_like(params),
+            count=zero_count(),
+            mu=tree_zeros_like(params, dtype=mu_dtype),
+            nu=tree_zeros_like(params),
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
         started = state.count > 0
         b2_now = jnp.where(started, b2, 0)
         b1_now = jnp.where(started, b1, 1)
-        nu = _tree.update_moment_per_elem_norm(updates, state.nu, b2_now, 2)
+        nu = update_moment_per_elem_norm(updates, state.nu, b2_now, 2)
         clip_value = jnp.asarray(clip_value_fn(state.count.astype(jnp.float32))) if use_clipping else None
         mu_updates = jax.tree.map(lambda g, v: normalized(g, v, clip_value), updates, state.nu)
-        mu = _tree.update_moment(mu_updates, state.mu, b1_now, 1)
-        new_updates = _tree.update_moment(mu_updates, mu, b1_now, 1) if nesterov else mu
+        mu = update_moment(mu_updates, state.mu, b1_now, 1)
+        new_updates = update_moment(mu_updates, mu, b1_now, 1) if nesterov else mu
         new_updates = jax.tree.map(lambda u, g: u.astype(g.dtype), new_updates, updates)
         return new_updates, ScaleByAdamState(
-            count=_tree.safe_increment(state.count), mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
+            count=safe_increment(state.count), mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
         )
 
     return GradientTransformationExtraArgs(init, update)
-
-
-def adopt(
-    learning_rate: ScalarOrSchedule,
-    b1: jax.typing.ArrayLike = 0.9,
-    b2: jax.typing.ArrayLike = 0.9999,
-    eps: jax.typing.ArrayLike = 1e-6,
-    mu_dtype: Any | None = None,
-    *,
-    nesterov: bool = False,
-    use_clipping: bool = True,
-    clip_value_fn: Callable[[jax.Array], jax.Array] = lambda x: x**0.25,
-) -> GradientTransformation:
-    """The ADOPT optimizer: `scale_by_adopt` followed by the learning rate.
-
-    Update rule: `u <- -lr * scale_by_adopt(g)` (see `scale_by_adopt`). The
-    first step only initializes the second moment, so it moves nothing.
-
-    Args:
-      learning_rate: a number >= 0 or a schedule.
-      b1, b2, eps, mu_dtype, nesterov, use_clipping, clip_value_fn: as in
-        `scale_by_adopt` (defaults 0.9, 0.9999, 1e-6, None, False, True, `t**0.25`).
-
-    Returns:
-      A `GradientTransformation` with state `(ScaleByAdamState(count, mu, nu),
-      <learning-rate state>)`, as `optax.contrib.adopt`.
-
-    Reference: Taniguchi et al., "ADOPT: Modified Adam Can Converge with Any beta2
-    with the Optimal Rate", NeurIPS 2024.
-    """
-    who = "adopt"
-    _validate.learning_rate(who, learning_rate)
-    _validate_adopt(who, b1, b2, eps, clip_value_fn)
-    return named_optimizer(
-        who,
-        scale_by_adopt(
-            b1=b1,
-            b2=b2,
-            eps=eps,
-            mu_dtype=mu_dtype,
-            nesterov=nesterov,
-            use_clipping=use_clipping,
-            clip_value_fn=clip_value_fn,
-        ),
-        scale_by_learning_rate(learning_rate),
-    )

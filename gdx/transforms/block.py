@@ -10,14 +10,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx._common.norms import safe_norm, safe_root_mean_squares
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
-from gdx.numerics import safe_norm, safe_root_mean_squares
 
 
 def _scale_by_param_size(who: str, size_of: Any, min_scale: Any) -> GradientTransformation:
-    _validate.non_negative(who, "min_scale", min_scale)
+    checks.non_negative(who, "min_scale", min_scale)
 
     def init(params):
         del params
@@ -27,7 +27,7 @@ def _scale_by_param_size(who: str, size_of: Any, min_scale: Any) -> GradientTran
         del extra_args
         if params is None:
             raise ValueError(f"{who} needs params: call update(grads, state, params)")
-        _tree.check_same_structure(updates, params, who=who, what="params")
+        checks.check_same_structure(updates, params, who=who, what="params")
         updates = jax.tree.map(
             lambda u, p: promoted(jnp.multiply, u, size_of(p, min_scale)).astype(u.dtype), updates, params
         )

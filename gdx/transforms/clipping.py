@@ -3,9 +3,10 @@
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promote
-from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
+from gdx._common import checks
+from gdx._common.dtypes import promote
+from gdx._common.tree_math import global_norm as tree_global_norm
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, record_structure
 
 ClipState = EmptyState
 ClipByGlobalNormState = EmptyState
@@ -36,11 +37,13 @@ def clip(max_delta: jax.typing.ArrayLike) -> GradientTransformation:
     Returns:
       A stateless `GradientTransformation` (`ClipState = EmptyState`).
     """
-    _validate.non_negative("clip", "max_delta", max_delta)
+    checks.non_negative("clip", "max_delta", max_delta)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         return jax.tree.map(lambda g: _clip_leaf(g, max_delta), updates), state
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(_empty_init, update)
 
@@ -74,13 +77,13 @@ def clip_by_global_norm(
       Pascanu et al., On the difficulty of training Recurrent Neural Networks, 2012
       (https://arxiv.org/abs/1211.5063).
     """
-    _validate.positive("clip_by_global_norm", "max_norm", max_norm)
+    checks.positive("clip_by_global_norm", "max_norm", max_norm)
     if not isinstance(single_factor, bool):
         raise TypeError(f"clip_by_global_norm: single_factor must be True or False, got {single_factor!r}")
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        global_norm = _tree.global_norm(updates)
+        global_norm = tree_global_norm(updates)
         norm_, max_norm_ = promote(global_norm, max_norm)
         within_bound = jnp.squeeze(norm_ < max_norm_)
         if jnp.ndim(within_bound) != 0:
@@ -98,5 +101,7 @@ def clip_by_global_norm(
             return jax.lax.select(within_bound, t, clipped)
 
         return jax.tree.map(clip_leaf, updates), state
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(_empty_init, update)

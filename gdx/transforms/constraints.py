@@ -5,9 +5,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree
-from gdx._tree import promoted
-from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
+from gdx._common import checks
+from gdx._common.dtypes import is_none, promoted
+from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, record_structure
 
 NonNegativeParamsState = EmptyState
 
@@ -36,7 +36,7 @@ def zero_nans() -> GradientTransformation:
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         if jax.tree.structure(updates) != jax.tree.structure(state.found_nan):
-            _tree.check_same_structure(updates, state.found_nan, who="zero_nans", what="state.found_nan")
+            checks.check_same_structure(updates, state.found_nan, who="zero_nans", what="state.found_nan")
         found_nan = jax.tree.map(lambda u: jnp.any(jnp.isnan(u)), updates)
         updates = jax.tree.map(lambda u: jnp.where(jnp.isnan(u), jnp.zeros_like(u), u), updates)
         return updates, ZeroNansState(found_nan=found_nan)
@@ -71,7 +71,9 @@ def keep_params_nonnegative() -> GradientTransformation:
         del extra_args
         if params is None:
             raise ValueError(f"{who} needs params: call update(grads, state, params)")
-        _tree.check_same_structure(updates, params, who=who, what="params")
-        return jax.tree.map(clamp, params, updates, is_leaf=_tree.is_none), state
+        checks.check_same_structure(updates, params, who=who, what="params")
+        return jax.tree.map(clamp, params, updates, is_leaf=is_none), state
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

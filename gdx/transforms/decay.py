@@ -6,14 +6,16 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
     EmptyState,
     GradientTransformation,
     GradientTransformationExtraArgs,
     Params,
     ScalarOrSchedule,
+    record_structure,
 )
 from gdx.wrappers.masked import masked
 
@@ -54,20 +56,18 @@ def add_decayed_weights(
       or `WeightDecaySchedule(count)` for a scheduled rate; wrapped in
       `MaskedState` when `mask` is given. `update` needs `params`.
     """
-    _validate.schedule_or_number("add_decayed_weights", "weight_decay", weight_decay)
-    if not callable(weight_decay):
-        _validate.non_negative("add_decayed_weights", "weight_decay", weight_decay)
+    checks.non_negative_or_schedule("add_decayed_weights", "weight_decay", weight_decay)
     is_schedule = callable(weight_decay)
 
     def init(params):
         del params
-        return WeightDecaySchedule(count=_tree.zero_count()) if is_schedule else EmptyState()
+        return WeightDecaySchedule(count=zero_count()) if is_schedule else EmptyState()
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
         if params is None:
             raise ValueError("add_decayed_weights needs params: call update(grads, state, params)")
-        new_state = WeightDecaySchedule(count=_tree.safe_increment(state.count)) if is_schedule else state
+        new_state = WeightDecaySchedule(count=safe_increment(state.count)) if is_schedule else state
         if isinstance(weight_decay, (int, float)) and weight_decay == 0.0:  # as optax: skip a zero decay
             return updates, new_state
         rate = weight_decay(state.count) if callable(weight_decay) else weight_decay
@@ -75,6 +75,8 @@ def add_decayed_weights(
             lambda g, p: _add_decayed(g, p, rate), updates, params, is_leaf=lambda x: x is None
         )
         return updates, new_state
+
+    record_structure(update, "elementwise")
 
     transform = GradientTransformationExtraArgs(init, update)
     if mask is not None:

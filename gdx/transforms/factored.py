@@ -12,8 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx._common.moments import safe_increment, zero_count
+from gdx._common.tree_math import abs_sq
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 
 
@@ -22,7 +24,7 @@ def _decay_rate_pow(i: Any, exponent: Any = 0.8) -> jax.Array:
 
     `i + 1` saturates at int32 max (optax's `i + 1` wraps to -2**31 there and the power is NaN).
     """
-    t = jnp.array(_tree.safe_increment(i), jnp.float32)
+    t = jnp.array(safe_increment(i), jnp.float32)
     return 1.0 - t ** (-exponent)
 
 
@@ -118,12 +120,12 @@ def scale_by_factored_rms(
       Zhai et al., Scaling Vision Transformers, 2021.
     """
     who = "scale_by_factored_rms"
-    _validate.non_negative(who, "decay_rate", decay_rate)
-    _validate.non_negative_int(who, "step_offset", step_offset)
+    checks.non_negative(who, "decay_rate", decay_rate)
+    checks.non_negative_int(who, "step_offset", step_offset)
     if isinstance(step_offset, float):  # an integral float: keep the count's int32 under strict promotion
         step_offset = int(step_offset)
-    _validate.non_negative_int(who, "min_dim_size_to_factor", min_dim_size_to_factor)
-    _validate.non_negative(who, "epsilon", epsilon)
+    checks.non_negative_int(who, "min_dim_size_to_factor", min_dim_size_to_factor)
+    checks.non_negative(who, "epsilon", epsilon)
     if not callable(decay_rate_fn):
         raise TypeError(f"{who}: decay_rate_fn must be callable, got {decay_rate_fn!r}")
 
@@ -137,7 +139,7 @@ def scale_by_factored_rms(
 
     def update_leaf(grad, v_row, v_col, v, param, decay_rate_t):
         placeholder = jnp.zeros((1,), param.dtype)
-        grad_sqr = promoted(jnp.add, _tree.abs_sq(grad), epsilon)
+        grad_sqr = promoted(jnp.add, abs_sq(grad), epsilon)
         dims = _factored_dims(param.shape, factored, min_dim_size_to_factor)
         if dims is not None:
             d1, d0 = dims
@@ -158,7 +160,7 @@ def scale_by_factored_rms(
         leaves, treedef = jax.tree.flatten(params)
         v_row, v_col, v = zip(*[init_leaf(p) for p in leaves]) if leaves else ((), (), ())
         return FactoredState(
-            count=_tree.zero_count(),
+            count=zero_count(),
             v_row=treedef.unflatten(v_row),
             v_col=treedef.unflatten(v_col),
             v=treedef.unflatten(v),
@@ -168,9 +170,9 @@ def scale_by_factored_rms(
         del extra_args
         if params is None:
             raise ValueError(f"{who} needs params: call update(grads, state, params)")
-        _tree.check_same_structure(updates, params, who=who, what="params")
+        checks.check_same_structure(updates, params, who=who, what="params")
         if jax.tree.structure(updates) != jax.tree.structure(state.v):
-            _tree.check_same_structure(updates, state.v, who=who, what="state.v")
+            checks.check_same_structure(updates, state.v, who=who, what="state.v")
         decay_rate_t = decay_rate_fn(state.count - step_offset, decay_rate)
         grads, treedef = jax.tree.flatten(updates)
         results = [
@@ -185,7 +187,7 @@ def scale_by_factored_rms(
         ]
         new_updates, v_row, v_col, v = zip(*results) if results else ((), (), (), ())
         return treedef.unflatten(new_updates), FactoredState(
-            count=_tree.safe_increment(state.count),
+            count=safe_increment(state.count),
             v_row=treedef.unflatten(v_row),
             v_col=treedef.unflatten(v_col),
             v=treedef.unflatten(v),

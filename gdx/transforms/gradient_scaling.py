@@ -5,8 +5,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
 
 
 @jax.custom_vjp
@@ -40,8 +40,8 @@ def scale_gradient(inputs: Any, scale: jax.typing.ArrayLike) -> Any:
     Returns:
       `inputs`, with the structure and values unchanged.
     """
-    _validate.finite("scale_gradient", "scale", scale)
-    number = _validate.concrete_number(scale)
+    checks.finite("scale_gradient", "scale", scale)
+    number = checks.concrete_number(scale)
     if number == 1.0:
         return inputs
     if number == 0.0:

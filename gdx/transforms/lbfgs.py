@@ -10,10 +10,19 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promote, promoted, tree_zeros_like
+from gdx._common.moments import safe_increment, zero_count
+from gdx._common.tree_math import (
+    global_norm,
+    tree_add_scale,
+    tree_real_vdot,
+    tree_scale,
+)
+from gdx._common.tree_math import (
+    squared_global_norm as tree_squared_norm,
+)
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Params
-from gdx.transforms._tree_math import tree_add_scale, tree_real_vdot, tree_scale, tree_squared_norm
 
 
 class ScaleByLBFGSState(NamedTuple):
@@ -111,16 +120,16 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
     Float32 results are identical.
     """
     who = "scale_by_lbfgs"
-    _validate.positive_int(who, "memory_size", memory_size)
+    checks.positive_int(who, "memory_size", memory_size)
 
     def init(params):
         def stacked_zeros():  # one fresh buffer per field (optax shares one), so the state can be donated
             return jax.tree.map(lambda leaf: jnp.zeros((memory_size, *leaf.shape), leaf.dtype), params)
 
         return ScaleByLBFGSState(
-            count=_tree.zero_count(),
-            params=_tree.tree_zeros_like(params),
-            updates=_tree.tree_zeros_like(params),
+            count=zero_count(),
+            params=tree_zeros_like(params),
+            updates=tree_zeros_like(params),
             diff_params_memory=stacked_zeros(),
             diff_updates_memory=stacked_zeros(),
             weights_memory=jnp.zeros(memory_size, jnp.float32),
@@ -130,16 +139,16 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
         del extra_args
         if params is None:
             raise ValueError(f"{who} needs params: call update(grads, state, params)")
-        _tree.check_same_structure(updates, state.updates, who=who, what="state.updates")
+        checks.check_same_structure(updates, state.updates, who=who, what="state.updates")
         memory_idx = state.count % memory_size
         prev_memory_idx = (state.count - 1) % memory_size
 
         # 1. Store the newest pair (dw, du) and its weight; nothing is defined at step 0.
         diff_params = cast_like(
-            jax.tree.map(lambda p, q: _tree.promoted(jnp.subtract, p, q), params, state.params), state.params
+            jax.tree.map(lambda p, q: promoted(jnp.subtract, p, q), params, state.params), state.params
         )
         diff_updates = cast_like(
-            jax.tree.map(lambda u, v: _tree.promoted(jnp.subtract, u, v), updates, state.updates),
+            jax.tree.map(lambda u, v: promoted(jnp.subtract, u, v), updates, state.updates),
             state.updates,
         )
         curvature = tree_real_vdot(diff_updates, diff_params)
@@ -157,12 +166,12 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
         if scale_init_precond:
             numerator = tree_real_vdot(diff_updates, diff_params)
             denominator = tree_squared_norm(diff_updates)
-            numerator, denominator = _tree.promote(numerator, denominator)
+            numerator, denominator = promote(numerator, denominator)
             identity_scale = jnp.where(denominator > 0.0, numerator / denominator, 1.0)
             # First step: a capped inverse gradient norm keeps the first step inside the unit ball.
-            update_norm = _tree.global_norm(jax.lax.stop_gradient(updates))
+            update_norm = global_norm(jax.lax.stop_gradient(updates))
             capped_inv_norm = jnp.minimum(1.0, 1.0 / update_norm)
-            identity_scale = jnp.where(state.count > 0, *_tree.promote(identity_scale, capped_inv_norm))
+            identity_scale = jnp.where(state.count > 0, *promote(identity_scale, capped_inv_norm))
         else:
             identity_scale = 1.0
 
@@ -171,7 +180,7 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
             updates, diff_params_memory, diff_updates_memory, weights_memory, identity_scale, memory_idx
         )
         new_state = ScaleByLBFGSState(
-            count=_tree.safe_increment(state.count),
+            count=safe_increment(state.count),
             params=cast_like(params, state.params),
             updates=cast_like(updates, state.updates),
             diff_params_memory=diff_params_memory,

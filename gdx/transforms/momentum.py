@@ -5,9 +5,10 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import canonical_dtype, cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, is_none, promoted, tree_zeros_like
+from gdx._common.moments import bias_correction, safe_increment, zero_count
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, record_structure
 
 
 class TraceState(NamedTuple):
@@ -45,29 +46,31 @@ def trace(
       Polyak, 1964; Sutskever et al., On the importance of initialization and
       momentum in deep learning, 2013 (Nesterov form).
     """
-    _validate.closed_unit("trace", "decay", decay)
+    checks.closed_unit("trace", "decay", decay)
     accumulator_dtype = canonical_dtype(accumulator_dtype)
 
     def accumulate(g, t):
         return promoted(jnp.add, g, promoted(jnp.multiply, decay, t))
 
     def init(params):
-        return TraceState(trace=_tree.tree_zeros_like(params, accumulator_dtype))
+        return TraceState(trace=tree_zeros_like(params, accumulator_dtype))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.trace, who="trace", what="state.trace")
+        checks.check_same_structure(updates, state.trace, who="trace", what="state.trace")
         new_trace = jax.tree.map(
-            lambda g, t: None if g is None else accumulate(g, t), updates, state.trace, is_leaf=_tree.is_none
+            lambda g, t: None if g is None else accumulate(g, t), updates, state.trace, is_leaf=is_none
         )
         look_ahead = nesterov
         new_updates = jax.tree.map(
             lambda g, t: None if g is None else (accumulate(g, t) if look_ahead else t).astype(g.dtype),
             updates,
             new_trace,
-            is_leaf=_tree.is_none,
+            is_leaf=is_none,
         )
         return new_updates, TraceState(trace=cast_like(new_trace, state.trace))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -91,7 +94,7 @@ def ema(
     Returns:
       A `GradientTransformation` with state `EmaState(count, ema)`, as `optax.ema`.
     """
-    _validate.decay_rate("ema", "decay", decay)
+    checks.decay_rate("ema", "decay", decay)
     accumulator_dtype = canonical_dtype(accumulator_dtype)
 
     def average(g, m):
@@ -99,19 +102,21 @@ def ema(
         return promoted(jnp.add, promoted(jnp.multiply, 1 - decay, g**1), promoted(jnp.multiply, decay, m))
 
     def init(params):
-        return EmaState(count=_tree.zero_count(), ema=_tree.tree_zeros_like(params, accumulator_dtype))
+        return EmaState(count=zero_count(), ema=tree_zeros_like(params, accumulator_dtype))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.ema, who="ema", what="state.ema")
+        checks.check_same_structure(updates, state.ema, who="ema", what="state.ema")
         new_ema = jax.tree.map(
-            lambda g, m: None if g is None else average(g, m), updates, state.ema, is_leaf=_tree.is_none
+            lambda g, m: None if g is None else average(g, m), updates, state.ema, is_leaf=is_none
         )
-        count = _tree.safe_increment(state.count)
-        new_updates = _tree.bias_correction(new_ema, decay, count) if debias else new_ema
+        count = safe_increment(state.count)
+        new_updates = bias_correction(new_ema, decay, count) if debias else new_ema
         new_updates = jax.tree.map(
-            lambda u, g: None if g is None else u.astype(g.dtype), new_updates, updates, is_leaf=_tree.is_none
+            lambda u, g: None if g is None else u.astype(g.dtype), new_updates, updates, is_leaf=is_none
         )
         return new_updates, EmaState(count=count, ema=cast_like(new_ema, state.ema))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

@@ -6,8 +6,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 
 
@@ -57,8 +58,8 @@ def add_noise(
       Neelakantan et al., Adding Gradient Noise Improves Learning for Very Deep Networks, 2015.
     """
     who = "add_noise"
-    _validate.non_negative(who, "eta", eta)
-    _validate.non_negative(who, "gamma", gamma)
+    checks.non_negative(who, "eta", eta)
+    checks.non_negative(who, "gamma", gamma)
     if seed is not None:
         warnings.warn('add_noise: "seed" is deprecated, use "key"', DeprecationWarning, stacklevel=2)
         if key is not None:
@@ -69,11 +70,11 @@ def add_noise(
 
     def init(params):
         del params
-        return AddNoiseState(count=_tree.zero_count(), rng_key=_canonical_key(key))
+        return AddNoiseState(count=zero_count(), rng_key=_canonical_key(key))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        count_inc = _tree.safe_increment(state.count)
+        count_inc = safe_increment(state.count)
         # optax computes `count_inc**gamma` with standard promotion: int32 -> float32.
         standard_deviation = jnp.sqrt(promoted(jnp.divide, eta, promoted(jnp.power, count_inc, gamma)))
         rng_key, sample_key = jax.random.split(state.rng_key)

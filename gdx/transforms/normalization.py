@@ -1,10 +1,11 @@
-"""Normalising updates: subtract each leaf's mean (`centralize`), divide by the global norm."""
+"""Normalising updates: centre each leaf (`centralize`), divide by the global norm (`normalize`, ...)."""
 
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx._common.tree_math import global_norm
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
 
 
@@ -56,15 +57,53 @@ def normalize_by_update_norm(
       A stateless `GradientTransformation` (`EmptyState`).
     """
     who = "normalize_by_update_norm"
-    _validate.finite(who, "scale_factor", scale_factor)
-    if _validate.concrete_number(scale_factor) == 0:
+    checks.finite(who, "scale_factor", scale_factor)
+    if checks.concrete_number(scale_factor) == 0:
         raise ValueError(f"{who}: scale_factor must be non-zero, got {scale_factor!r}")
-    _validate.non_negative(who, "eps", eps)
+    checks.non_negative(who, "eps", eps)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        g_norm = promoted(jnp.divide, promoted(jnp.add, _tree.global_norm(updates), eps), scale_factor)
+        g_norm = promoted(jnp.divide, promoted(jnp.add, global_norm(updates), eps), scale_factor)
         updates = jax.tree.map(lambda g: promoted(jnp.divide, g, g_norm).astype(g.dtype), updates)
         return updates, state
 
     return GradientTransformationExtraArgs(_empty_init, update)
+
+
+NormalizeState = EmptyState
+
+
+def _divide_by_norm(g: jax.Array, norm: jax.Array) -> jax.Array:
+    return promoted(jnp.divide, g, norm).astype(g.dtype)
+
+
+def normalize() -> GradientTransformation:
+    """Divides the updates by their global L2 norm: `u <- u / ||u||_2` (norm over all leaves).
+
+    This is `optax.contrib.normalize`, the step SAM uses to build its
+    adversarial perturbation (`chain(normalize(), sgd(rho))`).
+
+    Deliberate difference from optax: an all-zero update stays zero (optax
+    divides 0 by 0 and returns NaN). Updates keep their leaves' dtypes (optax
+    returns float32 for a bfloat16 leaf, since the norm is float32).
+
+    Returns:
+      A stateless `GradientTransformation` (`NormalizeState`, i.e. `EmptyState`).
+
+    Reference: Foret et al., "Sharpness-Aware Minimization for Efficiently
+    Improving Generalization", ICLR 2021 (https://arxiv.org/abs/2010.01412).
+    """
+
+    def init(params):
+        del params
+        return NormalizeState()
+
+    def update(updates, state, params=None, **extra_args):
+        del params, extra_args
+        norm = global_norm(updates)
+        # A zero norm means every entry is zero: dividing by 1 keeps them zero instead of NaN.
+        norm = jnp.where(norm == 0, jnp.ones_like(norm), norm)
+        return jax.tree.map(lambda g: _divide_by_norm(g, norm), updates), state
+
+    return GradientTransformationExtraArgs(init, update)

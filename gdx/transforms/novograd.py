@@ -10,8 +10,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import canonical_dtype, promoted
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, is_none, promoted, tree_zeros_like
+from gdx._common.moments import divide_by_root, safe_increment, update_moment, zero_count
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
@@ -24,7 +25,7 @@ class ScaleByNovogradState(NamedTuple):
 
 
 def _is_zero(value: Any) -> bool:
-    number = _validate.concrete_number(value)
+    number = checks.concrete_number(value)
     return number is not None and number == 0.0
 
 
@@ -69,15 +70,15 @@ def scale_by_novograd(
     (https://arxiv.org/abs/1905.11286).
     """
     who = "scale_by_novograd"
-    _validate.decay_rate(who, "b1", b1)
-    _validate.decay_rate(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "eps_root", eps_root)
+    checks.decay_rate(who, "b1", b1)
+    checks.decay_rate(who, "b2", b2)
+    checks.non_negative(who, "eps", eps)
+    checks.non_negative(who, "eps_root", eps_root)
     if callable(weight_decay):
         raise TypeError(
             f"{who}: weight_decay must be a number, not a schedule (as in optax), got {weight_decay!r}"
         )
-    _validate.non_negative(who, "weight_decay", weight_decay)
+    checks.non_negative(who, "weight_decay", weight_decay)
     mu_dtype = canonical_dtype(mu_dtype)
     decay_is_zero = _is_zero(weight_decay)
 
@@ -85,23 +86,23 @@ def scale_by_novograd(
         return jnp.linalg.norm(g) ** 2
 
     def normalised_step(g, p, nu):
-        step = promoted(jnp.divide, g, promoted(jnp.add, jnp.sqrt(promoted(jnp.add, nu, eps_root)), eps))
+        step = divide_by_root(g, nu, eps, eps_root)
         if p is None:  # only when weight_decay == 0: optax adds 0 * params
             return step
         return promoted(jnp.add, step, promoted(jnp.multiply, weight_decay, p))
 
     def init(params):
-        mu = _tree.tree_zeros_like(params, dtype=mu_dtype)
+        mu = tree_zeros_like(params, dtype=mu_dtype)
         nu = jax.tree.map(lambda p: jnp.asarray(0.0, dtype=p.dtype), params)
-        return ScaleByNovogradState(count=_tree.zero_count(), mu=mu, nu=nu)
+        return ScaleByNovogradState(count=zero_count(), mu=mu, nu=nu)
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
         if params is None and not decay_is_zero:
             raise ValueError(f"{who} needs params when weight_decay != 0: call update(grads, state, params)")
         leaf_params = params if params is not None else jax.tree.map(lambda _: None, updates)
-        count_inc = _tree.safe_increment(state.count)
+        count_inc = safe_increment(state.count)
         first_step = count_inc == 1
 
         def first_nu():
@@ -109,24 +110,24 @@ def scale_by_novograd(
 
         def later_nu():
             norms = jax.tree.map(squared_norm, updates)
-            return _tree.cast_like(_tree.update_moment(norms, state.nu, b2, 1), state.nu)
+            return cast_like(update_moment(norms, state.nu, b2, 1), state.nu)
 
         nu = jax.lax.cond(first_step, first_nu, later_nu)
 
         def steps():
-            return jax.tree.map(normalised_step, updates, leaf_params, nu, is_leaf=_tree.is_none)
+            return jax.tree.map(normalised_step, updates, leaf_params, nu, is_leaf=is_none)
 
         def first_mu():
-            return _tree.cast_like(steps(), state.mu)
+            return cast_like(steps(), state.mu)
 
         def later_mu():
             mu = jax.tree.map(
                 lambda m, a: None if m is None else promoted(jnp.add, promoted(jnp.multiply, b1, m), a),
                 state.mu,
                 steps(),
-                is_leaf=_tree.is_none,
+                is_leaf=is_none,
             )
-            return _tree.cast_like(mu, state.mu)
+            return cast_like(mu, state.mu)
 
         mu = jax.lax.cond(first_step, first_mu, later_mu)
         new_updates = jax.tree.map(lambda m, g: m.astype(g.dtype), mu, updates)

@@ -10,8 +10,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promote, promoted
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promote, promoted, tree_zeros_like
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
@@ -25,8 +25,10 @@ class ScaleByOptimisticGradientState(NamedTuple):
 def validate_optimism(who: str, name: str, value: Any) -> None:
     """An optimism coefficient: a finite number (any sign), not a schedule."""
     if callable(value):
-        raise TypeError(f"{who}: {name} must be a number, not a schedule (as in optax), got {value!r}")
-    _validate.finite(who, name, value)
+        raise TypeError(
+            checks.message(who, name, f"must be a number, not a schedule (as in optax), got {value!r}")
+        )
+    checks.finite(who, name, value)
 
 
 def scale_by_optimistic_gradient(
@@ -60,12 +62,12 @@ def scale_by_optimistic_gradient(
 
     def init(params):
         return ScaleByOptimisticGradientState(
-            is_initial_step=jnp.array(True), previous_gradient=_tree.tree_zeros_like(params)
+            is_initial_step=jnp.array(True), previous_gradient=tree_zeros_like(params)
         )
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.previous_gradient, who=who, what="state.previous_gradient")
+        checks.check_same_structure(updates, state.previous_gradient, who=who, what="state.previous_gradient")
 
         def optimistic(g, previous):
             g_now, previous = promote(g, previous)

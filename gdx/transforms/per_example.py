@@ -11,8 +11,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx._common.tree_math import global_norm
 
 
 def _check_batch_axis(who: str, grads: Any) -> None:
@@ -27,7 +28,7 @@ def _check_batch_axis(who: str, grads: Any) -> None:
 
 
 def _clip_and_sum(grads: Any, l2_norm_clip: Any) -> tuple[Any, jax.Array]:
-    global_grad_norms = jax.vmap(_tree.global_norm)(grads)
+    global_grad_norms = jax.vmap(global_norm)(grads)
     multipliers = jnp.nan_to_num(
         promoted(jnp.minimum, promoted(jnp.divide, l2_norm_clip, global_grad_norms), 1.0), nan=1.0
     )
@@ -108,6 +109,6 @@ def per_example_layer_norm_clip(
 
 
 def _validate_clip(who: str, name: str, value: Any) -> None:
-    number = _validate.concrete_number(value)
+    number = checks.concrete_number(value)
     if number is not None and not number >= 0:  # inf is allowed (no clipping); nan is not
         raise ValueError(f"{who}: {name} must be >= 0 (inf for no clipping), got {value!r}")

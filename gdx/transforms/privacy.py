@@ -1,4 +1,4 @@
-"""DP-SGD: per-example clipping plus Gaussian noise (`differentially_private_aggregate`, `dpsgd`).
+"""DP-SGD: per-example clipping plus Gaussian noise (`differentially_private_aggregate`).
 
 The random numbers are drawn exactly as `optax.contrib` 0.2.8 draws them (the
 same key splits, one key per leaf in tree order), so the same key gives
@@ -11,14 +11,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
-from gdx._tree import promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, identity
-from gdx.optimizers._base import named_optimizer
-from gdx.transforms.momentum import trace
+from gdx._common import checks
+from gdx._common.dtypes import promoted
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.transforms.noise import _canonical_key
 from gdx.transforms.per_example import _check_batch_axis, _clip_and_sum
-from gdx.transforms.scaling import scale_by_learning_rate
 
 
 class DifferentiallyPrivateAggregateState(NamedTuple):
@@ -28,8 +25,8 @@ class DifferentiallyPrivateAggregateState(NamedTuple):
 
 
 def _validate_privacy(who: str, l2_norm_clip: Any, noise_multiplier: Any) -> None:
-    _validate.positive(who, "l2_norm_clip", l2_norm_clip)
-    _validate.non_negative(who, "noise_multiplier", noise_multiplier)
+    checks.positive(who, "l2_norm_clip", l2_norm_clip)
+    checks.non_negative(who, "noise_multiplier", noise_multiplier)
 
 
 def _noise_std(l2_norm_clip: Any, noise_multiplier: Any) -> Any:
@@ -112,50 +109,3 @@ def differentially_private_aggregate(
     if key is None:
         key = 0
     return _aggregate(who, l2_norm_clip, noise_multiplier, key)
-
-
-def dpsgd(
-    learning_rate: ScalarOrSchedule,
-    l2_norm_clip: jax.typing.ArrayLike,
-    noise_multiplier: jax.typing.ArrayLike,
-    seed: int,
-    momentum: jax.typing.ArrayLike | None = None,
-    nesterov: bool = False,
-) -> GradientTransformation:
-    """The DP-SGD optimizer: `differentially_private_aggregate`, optional momentum, the learning rate.
-
-    Update rule (per-example grads `g_i` of a batch of `B`)::
-
-        g = (sum_i min(1, l2_norm_clip / ||g_i||) g_i + l2_norm_clip * noise_multiplier * N(0, I)) / B
-        t <- g + momentum * t            # only if momentum is not None (Nesterov: g + momentum * t)
-        u <- -learning_rate * t
-
-    Args:
-      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
-      l2_norm_clip: the largest per-example gradient norm, > 0.
-      noise_multiplier: noise standard deviation over `l2_norm_clip`, >= 0.
-      seed: int seed (or `jax.random.key`) of the noise.
-      momentum: momentum decay in [0, 1], or `None` (default) for plain SGD.
-      nesterov: Nesterov momentum. Default False.
-
-    Returns:
-      A `GradientTransformation` with state
-      `(DifferentiallyPrivateAggregateState(rng_key), <TraceState or EmptyState>, <learning-rate state>)`,
-      as optax. `update` takes per-example grads (a leading batch axis on every leaf,
-      e.g. from `jax.vmap(jax.grad(loss), in_axes=(None, 0))`). Unlike optax, no
-      deprecation warning is raised for `seed` (it is `dpsgd`'s own argument).
-
-    Reference: Abadi et al., "Deep Learning with Differential Privacy", CCS 2016
-    (https://arxiv.org/abs/1607.00133).
-    """
-    who = "dpsgd"
-    _validate.learning_rate(who, learning_rate)
-    _validate_privacy(who, l2_norm_clip, noise_multiplier)
-    if momentum is not None:
-        _validate.closed_unit(who, "momentum", momentum)
-    return named_optimizer(
-        who,
-        _aggregate(who, l2_norm_clip, noise_multiplier, seed),
-        trace(decay=momentum, nesterov=nesterov) if momentum is not None else identity(),
-        scale_by_learning_rate(learning_rate),
-    )

@@ -10,9 +10,19 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import abs_sq, cast_like, promoted
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, is_none, promoted, tree_zeros_like
+from gdx._common.moments import (
+    bias_correction as debias,
+)
+from gdx._common.moments import (
+    safe_increment,
+    update_moment,
+    update_moment_per_elem_norm,
+    zero_count,
+)
+from gdx._common.tree_math import abs_sq
+from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 from gdx.transforms.adam import _validate_nu_dtype
 
 
@@ -26,7 +36,7 @@ def _scaled(scaling: Any, updates: Updates) -> Updates:
         lambda s, g: None if g is None else promoted(jnp.multiply, s, g).astype(g.dtype),
         scaling,
         updates,
-        is_leaf=_tree.is_none,
+        is_leaf=is_none,
     )
 
 
@@ -38,9 +48,9 @@ def _inverse_root(second_moment: jax.Array, eps: Any, eps_in_sqrt: bool) -> jax.
 
 
 def _validate_rms(who: str, decay: Any, eps: Any, initial_scale: Any) -> None:
-    _validate.decay_rate(who, "decay", decay)
-    _validate.non_negative(who, "eps", eps)
-    _validate.non_negative(who, "initial_scale", initial_scale)
+    checks.decay_rate(who, "decay", decay)
+    checks.non_negative(who, "eps", eps)
+    checks.non_negative(who, "initial_scale", initial_scale)
 
 
 # --- AdaGrad: root of the sum of squares ----------------------------------------
@@ -71,8 +81,8 @@ def scale_by_rss(
       A `GradientTransformation` with state `ScaleByRssState(sum_of_squares)`.
     """
     who = "scale_by_rss"
-    _validate.non_negative(who, "initial_accumulator_value", initial_accumulator_value)
-    _validate.non_negative(who, "eps", eps)
+    checks.non_negative(who, "initial_accumulator_value", initial_accumulator_value)
+    checks.non_negative(who, "eps", eps)
 
     def inverse_root(total):
         return jnp.where(total > 0, jax.lax.rsqrt(promoted(jnp.add, total, eps)), 0.0)
@@ -82,13 +92,15 @@ def scale_by_rss(
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.sum_of_squares, who=who, what="state.sum_of_squares")
+        checks.check_same_structure(updates, state.sum_of_squares, who=who, what="state.sum_of_squares")
         sum_of_squares = jax.tree.map(
             lambda g, total: promoted(jnp.add, abs_sq(g), total), updates, state.sum_of_squares
         )
         scaling = jax.tree.map(inverse_root, sum_of_squares)
         updates = _scaled(scaling, updates)
         return updates, ScaleByRssState(sum_of_squares=cast_like(sum_of_squares, state.sum_of_squares))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -150,16 +162,16 @@ def scale_by_rms(
     def init(params):
         nu = _full_like(params, initial_scale, nu_dtype)
         if bias_correction:
-            return ScaleByRmsWithCountState(count=_tree.zero_count(), nu=nu)
+            return ScaleByRmsWithCountState(count=zero_count(), nu=nu)
         return ScaleByRmsState(nu=nu)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.nu, who=who, what="state.nu")
-        nu = _tree.update_moment_per_elem_norm(updates, state.nu, decay, 2)
+        checks.check_same_structure(updates, state.nu, who=who, what="state.nu")
+        nu = update_moment_per_elem_norm(updates, state.nu, decay, 2)
         if bias_correction:
-            count_inc = _tree.safe_increment(state.count)
-            nu_hat = _tree.bias_correction(nu, decay, count_inc)
+            count_inc = safe_increment(state.count)
+            nu_hat = debias(nu, decay, count_inc)
         else:
             nu_hat = nu
         scaling = jax.tree.map(lambda n: _inverse_root(n, eps, eps_in_sqrt), nu_hat)
@@ -168,6 +180,8 @@ def scale_by_rms(
         if bias_correction:
             return updates, ScaleByRmsWithCountState(count=count_inc, nu=nu)
         return updates, ScaleByRmsState(nu=nu)
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -239,21 +253,21 @@ def scale_by_stddev(
         return jnp.maximum(promoted(jnp.subtract, n, abs_sq(m)), 0)
 
     def init(params):
-        mu = _tree.tree_zeros_like(params)
+        mu = tree_zeros_like(params)
         nu = _full_like(params, initial_scale, nu_dtype)
         if bias_correction:
-            return ScaleByRStdDevWithCountState(count=_tree.zero_count(), mu=mu, nu=nu)
+            return ScaleByRStdDevWithCountState(count=zero_count(), mu=mu, nu=nu)
         return ScaleByRStdDevState(mu=mu, nu=nu)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = _tree.update_moment(updates, state.mu, decay, 1)
-        nu = _tree.update_moment_per_elem_norm(updates, state.nu, decay, 2)
+        checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
+        mu = update_moment(updates, state.mu, decay, 1)
+        nu = update_moment_per_elem_norm(updates, state.nu, decay, 2)
         if bias_correction:
-            count_inc = _tree.safe_increment(state.count)
-            mu_hat = _tree.bias_correction(mu, decay, count_inc)
-            nu_hat = _tree.bias_correction(nu, decay, count_inc)
+            count_inc = safe_increment(state.count)
+            mu_hat = debias(mu, decay, count_inc)
+            nu_hat = debias(nu, decay, count_inc)
         else:
             mu_hat, nu_hat = mu, nu
         scaling = jax.tree.map(lambda m, n: _inverse_root(variance(m, n), eps, eps_in_sqrt), mu_hat, nu_hat)
@@ -262,5 +276,7 @@ def scale_by_stddev(
         if bias_correction:
             return updates, ScaleByRStdDevWithCountState(count=count_inc, mu=mu, nu=nu)
         return updates, ScaleByRStdDevState(mu=mu, nu=nu)
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)

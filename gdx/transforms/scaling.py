@@ -5,7 +5,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
     EmptyState,
     GradientTransformation,
@@ -13,6 +14,7 @@ from gdx.core import (
     ScalarOrSchedule,
     Schedule,
     identity,
+    record_structure,
 )
 
 ScaleState = EmptyState
@@ -38,7 +40,7 @@ def scale(step_size: jax.typing.ArrayLike) -> GradientTransformation:
     Returns:
       A stateless `GradientTransformation` (`ScaleState = EmptyState`).
     """
-    _validate.finite("scale", "step_size", step_size)
+    checks.finite("scale", "step_size", step_size)
 
     def init(params):
         del params
@@ -47,6 +49,8 @@ def scale(step_size: jax.typing.ArrayLike) -> GradientTransformation:
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         return jax.tree.map(lambda g: _scale_leaf(step_size, g), updates), state
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -65,13 +69,15 @@ def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
 
     def init(params):
         del params
-        return ScaleByScheduleState(count=_tree.zero_count())
+        return ScaleByScheduleState(count=zero_count())
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         step_size = step_size_fn(state.count)
         updates = jax.tree.map(lambda g: _scale_leaf(step_size, g), updates)
-        return updates, ScaleByScheduleState(count=_tree.safe_increment(state.count))
+        return updates, ScaleByScheduleState(count=safe_increment(state.count))
+
+    record_structure(update, "elementwise")
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -92,7 +98,10 @@ def scale_by_learning_rate(
     """
     if learning_rate is None:
         return identity()
-    _validate.schedule_or_number("scale_by_learning_rate", "learning_rate", learning_rate)
+    if checks.in_named_optimizer():  # a named optimizer's learning rate is >= 0 (or a schedule)
+        checks.learning_rate("scale_by_learning_rate", learning_rate)
+    else:  # the building block takes any sign, as optax's
+        checks.schedule_or_number("scale_by_learning_rate", "learning_rate", learning_rate)
     sign = -1 if flip_sign else 1
     if callable(learning_rate):
         schedule = learning_rate

@@ -12,8 +12,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import cast_like, promoted
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, promoted, tree_zeros_like
+from gdx._common.moments import update_moment
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
 
 
@@ -86,10 +87,10 @@ def scale_by_sm3(
       Anil, Gupta, Koren & Singer, Memory-Efficient Adaptive Optimization, NeurIPS 2019.
     """
     who = "scale_by_sm3"
-    _validate.decay_rate(who, "b1", b1)
-    _validate.closed_unit(who, "b2", b2)
-    _validate.non_negative(who, "eps", eps)
-    b2_number = _validate.concrete_number(b2)
+    checks.decay_rate(who, "b1", b1)
+    checks.closed_unit(who, "b2", b2)
+    checks.non_negative(who, "eps", eps)
+    b2_number = checks.concrete_number(b2)
     if b2_number is not None:
         new_term_weight: Any = (1.0 - b2) if b2_number != 1.0 else 1.0
     else:  # a traced b2
@@ -116,11 +117,11 @@ def scale_by_sm3(
         for leaf in jax.tree.leaves(params):
             if jnp.iscomplexobj(leaf):  # as optax: the max/min covers need an order
                 raise ValueError(f"{who} does not support complex params")
-        return ScaleBySM3State(mu=jax.tree.map(_accumulators_for, params), nu=_tree.tree_zeros_like(params))
+        return ScaleBySM3State(mu=jax.tree.map(_accumulators_for, params), nu=tree_zeros_like(params))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.nu, who=who, what="state.nu")
+        checks.check_same_structure(updates, state.nu, who=who, what="state.nu")
         grads, treedef = jax.tree.flatten(updates)
         old_mus = treedef.flatten_up_to(state.mu)
         broadcast_mus = [
@@ -129,7 +130,7 @@ def scale_by_sm3(
         ]
         accumulators = [new_accumulator(g, mu) for g, mu in zip(grads, broadcast_mus)]
         rescaled = treedef.unflatten([rescale(g, a) for g, a in zip(grads, accumulators)])
-        nu = cast_like(_tree.update_moment(rescaled, state.nu, b1, 1), state.nu)
+        nu = cast_like(update_moment(rescaled, state.nu, b1, 1), state.nu)
         mu = treedef.unflatten([new_mu(a, old) for a, old in zip(accumulators, old_mus)])
         new_updates = jax.tree.map(lambda m, g: m.astype(g.dtype), nu, updates)
         return new_updates, ScaleBySM3State(mu=mu, nu=nu)

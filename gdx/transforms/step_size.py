@@ -10,10 +10,10 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, promoted, promoted_dtype, tree_cast
+from gdx._common.tree_math import squared_global_norm as tree_squared_norm
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
-from gdx.transforms._tree_math import tree_squared_norm
 
 # optax compares with `jnp.finfo(float).eps`, a float64 that jax rounds to float32.
 _FLOAT64_EPS = float(jnp.finfo(float).eps)
@@ -56,10 +56,14 @@ def scale_by_polyak(
       Polyak Stepsize and Function Splitting in ERM, 2023 ("sps+").
     """
     who = "scale_by_polyak"
-    _validate.finite(who, "f_min", f_min)
-    _validate.non_negative(who, "max_learning_rate", max_learning_rate)
-    _validate.non_negative(who, "eps", eps)
-    _validate.one_of(who, "variant", variant, ("sps", "sps+"))
+    checks.finite(who, "f_min", f_min)
+    if callable(max_learning_rate):  # a cap on the Polyak step, read as a number (as in optax)
+        raise TypeError(
+            f"{who}: max_learning_rate must be a number, not a schedule, got {max_learning_rate!r}"
+        )
+    checks.non_negative(who, "max_learning_rate", max_learning_rate)
+    checks.non_negative(who, "eps", eps)
+    checks.one_of(who, "variant", variant, ("sps", "sps+"))
 
     def init(params):
         del params
@@ -145,20 +149,20 @@ def scale_by_distance_over_gradients(
       Step Size Schedule, ICML 2023.
     """
     who = "scale_by_distance_over_gradients"
-    _validate.positive(who, "reps_rel", reps_rel)
-    _validate.non_negative(who, "eps", eps)
-    _validate.finite(who, "global_scale", global_scale)
-    param_dtype = _tree.canonical_dtype(param_dtype)
+    checks.positive(who, "reps_rel", reps_rel)
+    checks.non_negative(who, "eps", eps)
+    checks.finite(who, "global_scale", global_scale)
+    param_dtype = canonical_dtype(param_dtype)
 
     def initial_distance(p):
         distance = promoted(jnp.multiply, reps_rel, promoted(jnp.add, 1, _l2(p)))
-        return distance.astype(_tree.promoted_dtype(distance.dtype, param_dtype))
+        return distance.astype(promoted_dtype(distance.dtype, param_dtype))
 
     def init(params):
         return ScaleByDistanceOverGradientsState(
             max_dist=jax.tree.map(initial_distance, params),
             grad_sum_of_squares=jax.tree.map(lambda _: jnp.zeros(1, jnp.float32), params),
-            init_params=_tree.tree_cast(params, param_dtype),
+            init_params=tree_cast(params, param_dtype),
         )
 
     def scale_leaf(g, distance, sum_of_squares):
@@ -174,7 +178,7 @@ def scale_by_distance_over_gradients(
         del extra_args
         if params is None:
             raise ValueError(f"{who} needs params: call update(grads, state, params)")
-        _tree.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
+        checks.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
         max_dist = jax.tree.map(
             lambda d, p, p0: promoted(jnp.maximum, d, _l2(p, p0)).astype(d.dtype),
             state.max_dist,

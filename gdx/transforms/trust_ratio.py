@@ -3,10 +3,10 @@
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
-from gdx._tree import promote, promoted
+from gdx._common import checks
+from gdx._common.dtypes import promote, promoted
+from gdx._common.norms import floored_l2_norm, safe_norm
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, record_structure
-from gdx.numerics import floored_l2_norm, safe_norm
 
 ScaleByTrustRatioState = EmptyState
 
@@ -44,9 +44,9 @@ def scale_by_trust_ratio(
       You et al., Large Batch Training of Convolutional Networks (LARS), 2017;
       You et al., Large Batch Optimization for Deep Learning (LAMB), 2020.
     """
-    _validate.non_negative("scale_by_trust_ratio", "min_norm", min_norm)
-    _validate.non_negative("scale_by_trust_ratio", "trust_coefficient", trust_coefficient)
-    _validate.non_negative("scale_by_trust_ratio", "eps", eps)
+    checks.non_negative("scale_by_trust_ratio", "min_norm", min_norm)
+    checks.non_negative("scale_by_trust_ratio", "trust_coefficient", trust_coefficient)
+    checks.non_negative("scale_by_trust_ratio", "eps", eps)
 
     def norm(x):
         return floored_l2_norm(x, min_norm) if fast_norm else safe_norm(x, min_norm)

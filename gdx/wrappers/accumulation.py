@@ -7,7 +7,9 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, cast_like, dtype_of, promote, promoted, tree_zeros_like
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -61,7 +63,7 @@ def skip_large_updates(
     """
     del gradient_step, params
     per_leaf = [jnp.sum(u**2) for u in jax.tree.leaves(updates)]
-    norm_squared = jnp.sum(jnp.array(_tree.promote(*per_leaf)) if per_leaf else jnp.zeros([]))
+    norm_squared = jnp.sum(jnp.array(promote(*per_leaf)) if per_leaf else jnp.zeros([]))
     should_skip = jnp.logical_not(norm_squared < max_squared_norm)
     return should_skip, {"should_skip": should_skip, "norm_squared": norm_squared}
 
@@ -137,14 +139,14 @@ class MultiSteps:
             accumulated gradients in the grads' dtype.
         """
         if not callable(every_k_schedule):
-            _validate.positive_int("MultiSteps", "every_k_schedule", every_k_schedule)
+            checks.positive_int("MultiSteps", "every_k_schedule", every_k_schedule)
             k = every_k_schedule
             self._every_k_schedule = lambda step: k
         else:
             self._every_k_schedule = every_k_schedule
         self._opt = with_extra_args_support(opt)
         self._use_grad_mean = use_grad_mean
-        self._accumulator_dtype = _tree.canonical_dtype(accumulator_dtype)
+        self._accumulator_dtype = canonical_dtype(accumulator_dtype)
         self._should_skip_update_fn = should_skip_update_fn or _never_skip
 
     @property
@@ -154,19 +156,19 @@ class MultiSteps:
 
     def _accumulate(self, grad, acc, mini_step):
         if self._use_grad_mean:
-            step_to_mean = _tree.promoted(jnp.divide, _tree.promoted(jnp.subtract, grad, acc), mini_step + 1)
-            return _tree.promoted(jnp.add, acc, step_to_mean)
-        return _tree.promoted(jnp.add, grad, acc)
+            step_to_mean = promoted(jnp.divide, promoted(jnp.subtract, grad, acc), mini_step + 1)
+            return promoted(jnp.add, acc, step_to_mean)
+        return promoted(jnp.add, grad, acc)
 
     def init(self, params: Params) -> MultiStepsState:
         """Zero counters, `opt.init(params)` and a zero accumulator."""
-        gradient_step = _tree.zero_count()
-        _, skip_state = self._should_skip_update_fn(_tree.tree_zeros_like(params), gradient_step, params)
+        gradient_step = zero_count()
+        _, skip_state = self._should_skip_update_fn(tree_zeros_like(params), gradient_step, params)
         return MultiStepsState(
-            mini_step=_tree.zero_count(),
+            mini_step=zero_count(),
             gradient_step=gradient_step,
             inner_opt_state=self._opt.init(params),
-            acc_grads=_tree.tree_zeros_like(params, self._accumulator_dtype),
+            acc_grads=tree_zeros_like(params, self._accumulator_dtype),
             skip_state=skip_state,
         )
 
@@ -174,7 +176,7 @@ class MultiSteps:
         self, updates: Updates, state: MultiStepsState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, MultiStepsState]:
         """Accumulates `updates`; every k-th mini-step returns `opt`'s update, else zeros."""
-        _tree.check_same_structure(updates, state.acc_grads, who="MultiSteps", what="state.acc_grads")
+        checks.check_same_structure(updates, state.acc_grads, who="MultiSteps", what="state.acc_grads")
         k_steps = jnp.asarray(self._every_k_schedule(state.gradient_step)).astype(jnp.int32)
         should_skip, skip_state = self._should_skip_update_fn(updates, state.gradient_step, params)
         should_skip = jnp.asarray(should_skip)
@@ -189,16 +191,16 @@ class MultiSteps:
                 lambda g, acc: self._accumulate(g, acc, state.mini_step), updates, state.acc_grads
             )
             inner_updates, new_inner_state = self._opt.update(
-                _tree.cast_like(acc_grads, updates), state.inner_opt_state, params, **extra_args
+                cast_like(acc_grads, updates), state.inner_opt_state, params, **extra_args
             )
             emit = state.mini_step == k_steps - 1
             new_state = MultiStepsState(
-                mini_step=_tree.safe_increment(state.mini_step) % k_steps,
-                gradient_step=jnp.where(emit, _tree.safe_increment(state.gradient_step), state.gradient_step),
+                mini_step=safe_increment(state.mini_step) % k_steps,
+                gradient_step=jnp.where(emit, safe_increment(state.gradient_step), state.gradient_step),
                 inner_opt_state=jax.tree.map(
                     # Python numbers and bools in a state (inject_hyperparams stores a callable
                     # mask's value as a Python bool, as optax does) are cast as arrays.
-                    lambda old, new: jnp.where(emit, jnp.asarray(new).astype(_tree.dtype_of(old)), old),
+                    lambda old, new: jnp.where(emit, jnp.asarray(new).astype(dtype_of(old)), old),
                     state.inner_opt_state,
                     new_inner_state,
                 ),
@@ -217,7 +219,7 @@ class MultiSteps:
             inner_update = functools.partial(self._opt.update, **static_args)
             inner_shapes, _ = jax.eval_shape(
                 inner_update,
-                _tree.cast_like(state.acc_grads, updates),
+                cast_like(state.acc_grads, updates),
                 state.inner_opt_state,
                 params,
                 **array_args,
@@ -257,18 +259,18 @@ def apply_every(k: jax.typing.ArrayLike = 1) -> GradientTransformation:
     Returns:
       A `GradientTransformation` with state `ApplyEvery(count, grad_acc)`, as optax.
     """
-    _validate.positive_int("apply_every", "k", k)
+    checks.positive_int("apply_every", "k", k)
 
     def init(params):
-        return ApplyEvery(count=_tree.zero_count(), grad_acc=_tree.tree_zeros_like(params))
+        return ApplyEvery(count=zero_count(), grad_acc=tree_zeros_like(params))
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
-        _tree.check_same_structure(updates, state.grad_acc, who="apply_every", what="state.grad_acc")
+        checks.check_same_structure(updates, state.grad_acc, who="apply_every", what="state.grad_acc")
         position = state.count % k
         keep = position != 0
         summed = jax.tree.map(
-            lambda g, acc: jnp.where(keep, _tree.promoted(jnp.add, acc, g), _tree.promote(acc, g)[1]),
+            lambda g, acc: jnp.where(keep, promoted(jnp.add, acc, g), promote(acc, g)[1]),
             updates,
             state.grad_acc,
         )
@@ -277,7 +279,7 @@ def apply_every(k: jax.typing.ArrayLike = 1) -> GradientTransformation:
             lambda s, g: jnp.where(emit, s, jnp.zeros_like(s)).astype(g.dtype), summed, updates
         )
         return new_updates, ApplyEvery(
-            count=_tree.safe_increment(state.count) % k, grad_acc=_tree.cast_like(summed, state.grad_acc)
+            count=safe_increment(state.count) % k, grad_acc=cast_like(summed, state.grad_acc)
         )
 
     return GradientTransformationExtraArgs(init, update)

@@ -7,7 +7,8 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -72,14 +73,14 @@ def conditionally_transform(
     inner = with_extra_args_support(inner)
 
     def init(params):
-        return ConditionallyTransformState(inner_state=inner.init(params), step=_tree.zero_count())
+        return ConditionallyTransformState(inner_state=inner.init(params), step=zero_count())
 
     def update(updates, state, params=None, **extra_args):
         condition = should_transform_fn(state.step, **(extra_args if forward_extra_args else {}))
         updates, inner_state = _run_if(
             condition, inner, updates, state.inner_state, params, extra_args, otherwise_zero=False
         )
-        return updates, ConditionallyTransformState(inner_state, _tree.safe_increment(state.step))
+        return updates, ConditionallyTransformState(inner_state, safe_increment(state.step))
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -105,14 +106,14 @@ def conditionally_mask(
     inner = with_extra_args_support(inner)
 
     def init(params):
-        return ConditionallyMaskState(step=_tree.zero_count(), inner_state=inner.init(params))
+        return ConditionallyMaskState(step=zero_count(), inner_state=inner.init(params))
 
     def update(updates, state, params=None, **extra_args):
         condition = should_transform_fn(state.step, **(extra_args if forward_extra_args else {}))
         updates, inner_state = _run_if(
             condition, inner, updates, state.inner_state, params, extra_args, otherwise_zero=True
         )
-        return updates, ConditionallyMaskState(step=_tree.safe_increment(state.step), inner_state=inner_state)
+        return updates, ConditionallyMaskState(step=safe_increment(state.step), inner_state=inner_state)
 
     return GradientTransformationExtraArgs(init, update)
 
@@ -133,7 +134,8 @@ class ApplyIfFiniteState(NamedTuple):
     inner_state: Any
 
 
-def _all_finite(tree: Any) -> jax.Array:
+def all_finite(tree: Any) -> jax.Array:
+    """A boolean scalar: every entry of every leaf of `tree` is finite (no NaN, no inf)."""
     leaves_finite = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)]
     return functools.reduce(jnp.logical_and, leaves_finite, jnp.array(True))
 
@@ -154,20 +156,20 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) 
       A `GradientTransformation` with state
       `ApplyIfFiniteState(notfinite_count, last_finite, total_notfinite, inner_state)`, as optax.
     """
-    _validate.non_negative_int("apply_if_finite", "max_consecutive_errors", max_consecutive_errors)
+    checks.non_negative_int("apply_if_finite", "max_consecutive_errors", max_consecutive_errors)
     inner = with_extra_args_support(inner)
 
     def init(params):
         return ApplyIfFiniteState(
-            notfinite_count=_tree.zero_count(),
+            notfinite_count=zero_count(),
             last_finite=jnp.array(True, jnp.bool_),
-            total_notfinite=_tree.zero_count(),
+            total_notfinite=zero_count(),
             inner_state=inner.init(params),
         )
 
     def update(updates, state, params=None, **extra_args):
-        finite = _all_finite(updates)
-        notfinite_count = jnp.where(finite, _tree.zero_count(), _tree.safe_increment(state.notfinite_count))
+        finite = all_finite(updates)
+        notfinite_count = jnp.where(finite, zero_count(), safe_increment(state.notfinite_count))
         accept = jnp.logical_or(finite, notfinite_count > max_consecutive_errors)
         updates, inner_state = _run_if(
             accept, inner, updates, state.inner_state, params, extra_args, otherwise_zero=True
@@ -175,9 +177,7 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) 
         return updates, ApplyIfFiniteState(
             notfinite_count=notfinite_count,
             last_finite=finite,
-            total_notfinite=jnp.where(
-                finite, state.total_notfinite, _tree.safe_increment(state.total_notfinite)
-            ),
+            total_notfinite=jnp.where(finite, state.total_notfinite, safe_increment(state.total_notfinite)),
             inner_state=inner_state,
         )
 

@@ -5,7 +5,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, OptState, Params, apply_updates
 
 
@@ -53,20 +55,20 @@ def ema_params(
       A `GradientTransformation` (needs `params` in `update`) with state
       `EmaParamsState(count, ema)`; the updates are returned unchanged.
     """
-    _validate.decay_rate("ema_params", "decay", decay)
-    accumulator_dtype = _tree.canonical_dtype(accumulator_dtype)
+    checks.decay_rate("ema_params", "decay", decay)
+    accumulator_dtype = canonical_dtype(accumulator_dtype)
 
     def init(params):
         # A copy (jnp.array copies), so donating params and state to a jitted step never aliases.
         ema = jax.tree.map(lambda p: jnp.array(p, dtype=accumulator_dtype), params)
-        return EmaParamsState(count=_tree.zero_count(), ema=ema)
+        return EmaParamsState(count=zero_count(), ema=ema)
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
         if params is None:
             raise ValueError("ema_params needs params in update: call tx.update(grads, state, params)")
-        _tree.check_same_structure(updates, state.ema, who="ema_params", what="state.ema")
-        count = _tree.safe_increment(state.count)
+        checks.check_same_structure(updates, state.ema, who="ema_params", what="state.ema")
+        count = safe_increment(state.count)
         if debias:
             weight = (1 - decay) / (1 - jnp.asarray(decay, jnp.float32) ** count.astype(jnp.float32))
         else:

@@ -6,7 +6,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree
+from gdx._common.dtypes import promoted_dtype
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, with_extra_args_support
 
 
@@ -15,7 +15,7 @@ def _concatenate(tree: Any) -> jax.Array:
     leaves = jax.tree.leaves(tree)
     if not leaves:
         return jnp.zeros([0], jnp.float32)
-    dtype = _tree.promoted_dtype(*(jnp.result_type(leaf) for leaf in leaves))
+    dtype = promoted_dtype(*(jnp.result_type(leaf) for leaf in leaves))
     return jnp.concatenate([jnp.reshape(leaf, [-1]).astype(dtype) for leaf in leaves])
 
 

@@ -9,7 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import canonical_dtype, promoted_dtype
+from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -77,11 +79,11 @@ class WrappedSchedule:
         self.schedule_fn = schedule_fn
 
     def init(self) -> WrappedScheduleState:
-        return WrappedScheduleState(count=_tree.zero_count())
+        return WrappedScheduleState(count=zero_count())
 
     def update(self, state: WrappedScheduleState, **extra_args: Any) -> WrappedScheduleState:
         del extra_args
-        return WrappedScheduleState(count=_tree.safe_increment(state.count))
+        return WrappedScheduleState(count=safe_increment(state.count))
 
     def __call__(self, state: WrappedScheduleState, **extra_args: Any) -> jax.typing.ArrayLike:
         del extra_args
@@ -99,7 +101,7 @@ def _default_hyperparam_dtype(*trees: Any) -> Any:
     """float32, or a wider float dtype if a leaf of `trees` has one (float64 under x64)."""
     dtypes = [_real_float_dtype(jnp.result_type(leaf)) for tree in trees for leaf in jax.tree.leaves(tree)]
     strong = [d for d in dtypes if d is not None]
-    return _tree.canonical_dtype(_tree.promoted_dtype(jnp.float32, *strong))
+    return canonical_dtype(promoted_dtype(jnp.float32, *strong))
 
 
 def _is_float(value: Any) -> bool:
@@ -203,7 +205,7 @@ def inject_hyperparams(
             f"{getattr(inner_factory, '__name__', inner_factory)}, which has "
             f"{list(inner_signature.parameters)}"
         )
-    fixed_dtype = _tree.canonical_dtype(hyperparam_dtype)
+    fixed_dtype = canonical_dtype(hyperparam_dtype)
 
     @functools.wraps(inner_factory)
     def wrapped_transform(*args: Any, **kwargs: Any) -> GradientTransformation:
@@ -229,7 +231,7 @@ def inject_hyperparams(
         def build(hyperparams):
             # Injected values (a schedule's output, a value set in the state) are data: the
             # constants were validated once above, nothing is validated per step.
-            with _validate.as_data():
+            with checks.as_data():
                 return with_extra_args_support(inner_factory(**others, **hyperparams))
 
         def init(params):
@@ -243,7 +245,7 @@ def inject_hyperparams(
                 }
             )
             return InjectStatefulHyperparamsState(
-                count=_tree.zero_count(),
+                count=zero_count(),
                 hyperparams=hyperparams,
                 hyperparams_states=schedule_states,
                 inner_state=build(hyperparams).init(params),
@@ -266,7 +268,7 @@ def inject_hyperparams(
             }
             updates, inner_state = build(hyperparams).update(updates, state.inner_state, params, **extra_args)
             return updates, InjectStatefulHyperparamsState(
-                count=_tree.safe_increment(state.count),
+                count=safe_increment(state.count),
                 hyperparams=hyperparams,
                 hyperparams_states=schedule_states,
                 inner_state=inner_state,

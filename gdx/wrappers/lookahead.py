@@ -5,7 +5,9 @@ from typing import Any, NamedTuple, cast
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import cast_like, dtype_of, promoted
+from gdx._common.moments import zero_count
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -55,7 +57,7 @@ def _lookahead_updates(
     so after a sync both copies equal `slow + slow_step_size * d`.
     """
     last_difference = jax.tree.map(
-        lambda fast, u, slow: _tree.promoted(jnp.subtract, _tree.promoted(jnp.add, fast, u), slow),
+        lambda fast, u, slow: promoted(jnp.subtract, promoted(jnp.add, fast, u), slow),
         params.fast,
         updates,
         params.slow,
@@ -67,16 +69,14 @@ def _lookahead_updates(
     # for a Python scalar, as standard promotion makes it).
     slow_factor = jnp.where(sync_next, slow_step_size, 0.0)
     fast_factor = jnp.where(sync_next, 1 - slow_step_size, 0.0)
-    slow_updates = jax.tree.map(lambda d: _tree.promoted(jnp.multiply, slow_factor, d), last_difference)
+    slow_updates = jax.tree.map(lambda d: promoted(jnp.multiply, slow_factor, d), last_difference)
     fast_updates = jax.tree.map(
-        lambda u, d: _tree.promoted(jnp.subtract, u, _tree.promoted(jnp.multiply, fast_factor, d)),
+        lambda u, d: promoted(jnp.subtract, u, promoted(jnp.multiply, fast_factor, d)),
         updates,
         last_difference,
     )
     # The type of `params` (optax's LookaheadParams works too), so the updates add to them.
-    return type(params)(
-        fast=_tree.cast_like(fast_updates, updates), slow=_tree.cast_like(slow_updates, params.slow)
-    )
+    return type(params)(fast=cast_like(fast_updates, updates), slow=cast_like(slow_updates, params.slow))
 
 
 def lookahead(
@@ -111,16 +111,14 @@ def lookahead(
     Reference: Zhang, Lucas, Hinton & Ba, "Lookahead Optimizer: k steps forward,
     1 step back", NeurIPS 2019.
     """
-    _validate.positive_int("lookahead", "sync_period", sync_period)
-    _validate.closed_unit("lookahead", "slow_step_size", slow_step_size)
+    checks.positive_int("lookahead", "sync_period", sync_period)
+    checks.closed_unit("lookahead", "slow_step_size", slow_step_size)
     fast_optimizer = with_extra_args_support(fast_optimizer)
 
     def init(params):
         # As optax, `init` also takes the plain (fast) params.
         fast_params = params.fast if _is_lookahead_params(params) else params
-        return LookaheadState(
-            fast_state=fast_optimizer.init(fast_params), steps_since_sync=_tree.zero_count()
-        )
+        return LookaheadState(fast_state=fast_optimizer.init(fast_params), steps_since_sync=zero_count())
 
     def update(updates, state, params=None, **extra_args):
         if not _is_lookahead_params(params):
@@ -135,9 +133,7 @@ def lookahead(
         if reset_state:
             initial_state = fast_optimizer.init(params.fast)
             fast_state = jax.tree.map(
-                lambda current, initial: jnp.where(sync_next, initial, current).astype(
-                    _tree.dtype_of(current)
-                ),
+                lambda current, initial: jnp.where(sync_next, initial, current).astype(dtype_of(current)),
                 fast_state,
                 initial_state,
             )

@@ -30,8 +30,8 @@ class MaskedNode(NamedTuple):
     """
 
 
-def _mask_is_callable(mask: Any) -> bool:
-    # As optax: a mask is "callable" if it has leaves and every leaf is callable.
+def mask_is_callable(mask: Any) -> bool:
+    """Whether `mask` is a callable of the params: it has leaves and every leaf is callable (as optax)."""
     callable_leaves = jax.tree.leaves(jax.tree.map(callable, mask))
     return len(callable_leaves) > 0 and all(callable_leaves)
 
@@ -74,10 +74,10 @@ def masked(
       layout as `optax.masked`.
     """
     inner = with_extra_args_support(inner)
-    mask_is_callable = _mask_is_callable(mask)
+    callable_mask = mask_is_callable(mask)
 
     def resolve(tree):
-        return mask(tree) if mask_is_callable else mask
+        return mask(tree) if callable_mask else mask
 
     def mask_extra_args(extra_args, updates, mask_tree):
         if not mask_compatible_extra_args:

@@ -1,11 +1,16 @@
 """Mechanic: learns the scale (learning rate) of any base optimizer's updates, on the fly."""
 
+import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from gdx import _tree, _validate
+from gdx._common import checks
+from gdx._common.dtypes import promote, promoted, promoted_py, scalar_dtype, tree_copy
+from gdx._common.moments import safe_increment, zero_count
+from gdx._common.tree_math import array_vdot as tree_vdot
+from gdx._common.tree_math import global_norm
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -13,8 +18,6 @@ from gdx.core import (
     Updates,
     with_extra_args_support,
 )
-from gdx.optimizers import _lr_free_math as m
-from gdx.transforms._tree_math import tree_vdot
 
 
 class MechanicState(NamedTuple):
@@ -75,49 +78,69 @@ def mechanize(
     Reference: Cutkosky, Defazio & Mehta, "Mechanic: A Learning Rate Tuner", NeurIPS 2023.
     """
     who = "mechanize"
-    _validate.non_negative(who, "weight_decay", weight_decay)
-    _validate.positive(who, "eps", eps)
-    _validate.positive(who, "s_init", s_init)
-    _validate.positive_int(who, "num_betas", num_betas)
+    checks.non_negative(who, "weight_decay", weight_decay)
+    checks.positive(who, "eps", eps)
+    checks.positive(who, "s_init", s_init)
+    checks.positive_int(who, "num_betas", num_betas)
     base = with_extra_args_support(base_optimizer)
     bet_fraction = s_init / num_betas
 
     def init(params):
-        _tree.check_float_params(params, who=who)
-        dtype = m.scalar_dtype(params)
+        checks.check_float_params(params, who=who)
+        dtype = scalar_dtype(params)
         return MechanicState(
             base_optimizer_state=base.init(params),
-            count=_tree.zero_count(),
+            count=zero_count(),
             r=jnp.zeros([num_betas], dtype),
             m=jnp.zeros([num_betas], dtype),
             v=jnp.zeros([num_betas], dtype),
-            s=m.mul(jnp.ones([num_betas], dtype), s_init).astype(dtype),
-            x0=m.tree_copy(params),
+            s=promoted_py(jnp.multiply, jnp.ones([num_betas], dtype), s_init).astype(dtype),
+            x0=tree_copy(params),
         )
 
     def update(updates, state, params=None, **extra_args):
-        m.require_params(who, params)
-        _tree.check_same_structure(updates, state.x0, who=who, what="state.x0")
+        checks.require_params(who, params)
+        checks.check_same_structure(updates, state.x0, who=who, what="state.x0")
         base_updates, base_state = base.update(updates, state.base_optimizer_state, params, **extra_args)
         x0 = jax.tree.map(lambda p, x: jnp.where(state.count == 0, p, x), params, state.x0)
         s_sum = jnp.sum(state.s)
-        grad_norm, param_norm = _tree.global_norm(updates), _tree.global_norm(params)
-        decay = m.div(m.mul(m.mul(weight_decay, s_sum), grad_norm), m.add(param_norm, eps))
-        decayed_grads = jax.tree.map(lambda g, p: m.add(g, m.mul(decay, p)), updates, params)
-        delta_prev = jax.tree.map(lambda x, start: m.div(m.sub(start, x), m.add(s_sum, eps)), params, x0)
-        delta = jax.tree.map(m.sub, delta_prev, base_updates)
+        grad_norm, param_norm = global_norm(updates), global_norm(params)
+        decay = promoted_py(
+            jnp.divide,
+            promoted_py(jnp.multiply, promoted_py(jnp.multiply, weight_decay, s_sum), grad_norm),
+            promoted_py(jnp.add, param_norm, eps),
+        )
+        decayed_grads = jax.tree.map(
+            lambda g, p: promoted_py(jnp.add, g, promoted_py(jnp.multiply, decay, p)), updates, params
+        )
+        delta_prev = jax.tree.map(
+            lambda x, start: promoted_py(
+                jnp.divide, promoted_py(jnp.subtract, start, x), promoted_py(jnp.add, s_sum, eps)
+            ),
+            params,
+            x0,
+        )
+        delta = jax.tree.map(functools.partial(promoted_py, jnp.subtract), delta_prev, base_updates)
         h = tree_vdot(decayed_grads, delta_prev)
-        bound, h_vector = _tree.promote(state.m, m.mul(jnp.ones_like(state.m), h))
+        bound, h_vector = promote(state.m, promoted_py(jnp.multiply, jnp.ones_like(state.m), h))
         clipped_h = jax.lax.clamp(-bound, h_vector, bound)
         betas = jnp.array([1.0 - 0.1**i for i in range(1, num_betas + 1)], dtype=state.s.dtype)
-        new_m = m.maximum(m.mul(betas, state.m), m.add(jnp.abs(h), eps))
-        new_v = m.add(m.mul(betas**2, state.v), h**2)
-        new_r = m.add(m.mul(betas, state.r), m.mul(clipped_h, state.s))
-        wealth = m.add(m.mul(bet_fraction, new_m), m.maximum(0.0, new_r))
-        new_s = m.div(wealth, m.add(jnp.sqrt(new_v), eps))
+        new_m = promoted(
+            jnp.maximum, promoted_py(jnp.multiply, betas, state.m), promoted_py(jnp.add, jnp.abs(h), eps)
+        )
+        new_v = promoted_py(jnp.add, promoted_py(jnp.multiply, betas**2, state.v), h**2)
+        new_r = promoted_py(
+            jnp.add, promoted_py(jnp.multiply, betas, state.r), promoted_py(jnp.multiply, clipped_h, state.s)
+        )
+        wealth = promoted_py(
+            jnp.add, promoted_py(jnp.multiply, bet_fraction, new_m), promoted(jnp.maximum, 0.0, new_r)
+        )
+        new_s = promoted_py(jnp.divide, wealth, promoted_py(jnp.add, jnp.sqrt(new_v), eps))
         scale = jnp.sum(new_s)
         new_updates = jax.tree.map(
-            lambda start, step, p, g: m.sub(m.sub(start, m.mul(scale, step)), p).astype(g.dtype),
+            lambda start, step, p, g: promoted_py(
+                jnp.subtract, promoted_py(jnp.subtract, start, promoted_py(jnp.multiply, scale, step)), p
+            ).astype(g.dtype),
             x0,
             delta,
             params,
@@ -125,7 +148,7 @@ def mechanize(
         )
         return new_updates, MechanicState(
             base_optimizer_state=base_state,
-            count=_tree.safe_increment(state.count),
+            count=safe_increment(state.count),
             r=new_r.astype(state.r.dtype),
             m=new_m.astype(state.m.dtype),
             v=new_v.astype(state.v.dtype),

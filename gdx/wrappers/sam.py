@@ -6,8 +6,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx import _validate
-from gdx._tree import promoted
+from gdx._common import checks
+from gdx._common.dtypes import promoted
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -118,7 +118,7 @@ def sam(
     for Efficiently Improving Generalization", ICLR 2021.
     """
     who = "sam"
-    _validate.positive_int(who, "sync_period", sync_period)
+    checks.positive_int(who, "sync_period", sync_period)
     optimizer = with_extra_args_support(optimizer)
     adv_optimizer = with_extra_args_support(adv_optimizer)
 

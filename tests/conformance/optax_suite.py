@@ -11,7 +11,8 @@ lacks keep optax's code and are counted in the report.
 The bar is optax itself: `optax_baseline.txt` lists the tests that pass against
 unmodified optax at the pinned versions (`python -m tests.conformance --baseline`
 rewrites it). gdx must pass every one of them except `EXCLUDED`, each entry a
-deliberate difference documented under "Differences from optax" in the README.
+deliberate difference documented under "Differences from optax" in
+docs/guides/migrating-from-optax.md.
 """
 
 import collections.abc
@@ -36,7 +37,8 @@ OUT_OF_SCOPE = ("losses", "projections", "perturbations", "assignment", "experim
 
 # Tests that exercise a deliberate, documented difference. Keys are fnmatch patterns
 # over test ids; each value starts with the title of its bullet under "Differences
-# from optax" in the README (a test checks that the bullet exists), then says how.
+# from optax" in docs/guides/migrating-from-optax.md (a test checks that the bullet
+# exists), then says how.
 _INT_PARAMS = (
     "Integer params rejected. gdx raises TypeError at init naming the leaf (optax trains int params)"
 )

@@ -20,7 +20,9 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import gdx
-from tests.test_contract import CASES, IDS, quadratic_loss, quadratic_params
+from tests.test_contract import PLAIN_CASES as CASES
+from tests.test_contract import PLAIN_IDS as IDS
+from tests.test_contract import quadratic_loss, quadratic_params
 
 DEVICES = 8
 STEPS = 3
@@ -190,7 +192,8 @@ def test_shard_map_step_with_average_gradients_equals_single_device_step():
     params, (x, y) = regression_params(), regression_batches()
     sharded_tx = gdx.chain(gdx.distributed.average_gradients("batch"), tx)
 
-    # The README pattern: params and state replicated (P()), batch split along "batch".
+    # The pattern of docs/guides/distributed.md: params and state replicated (P()), batch split
+    # along "batch".
     # `pcast(..., to="varying")`: differentiate this device's copy of the params, so `grad`
     # returns this shard's gradient (of a replicated, "unvarying" input, shard_map's
     # `grad` would return the psum over the shards instead).

@@ -19,7 +19,8 @@ from tests.distributed.test_data_parallel import (
     shardable_params,
     shifted_quadratic,
 )
-from tests.test_contract import CASES, IDS
+from tests.test_contract import PLAIN_CASES as CASES
+from tests.test_contract import PLAIN_IDS as IDS
 
 MESH = jax.make_mesh((8,), ("data",), axis_types=(AxisType.Auto,))
 REPLICATED = NamedSharding(MESH, P())

@@ -54,7 +54,8 @@ def test_round_trip_flax_nnx_state():
 
 def loss_fn(params, x):
     dense = params["dense"]
-    h = jnp.tanh(x @ dense["kernel"] + dense["bias"]) * params["scale"]
+    z = x @ dense["kernel"]
+    h = jnp.tanh(z + jnp.broadcast_to(dense["bias"], z.shape)) * params["scale"]
     extra = jnp.sum(params["matrix"] ** 2) + jnp.sum(params["conv"][0] ** 3)
     return jnp.mean(h**2) + extra + jnp.sum(params["embedding"].astype(jnp.float32))
 

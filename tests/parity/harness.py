@@ -15,7 +15,8 @@ near zero must not fail the case).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
@@ -31,9 +32,17 @@ TOLERANCES = {
 }
 
 
-def optax_promotion():
-    """Context for reference optax calls (optax does not survive strict promotion)."""
-    return jax.numpy_dtype_promotion("standard")
+@contextlib.contextmanager
+def optax_promotion() -> Iterator[None]:
+    """Context for reference optax calls: 'standard' dtype and 'allow' rank promotion.
+
+    The test session runs gdx under strict dtype promotion and rank promotion
+    'raise' (tests/conftest.py); optax survives neither (it promotes dtypes,
+    e.g. `b1**count`, and relies on implicit rank promotion), so reference
+    calls relax both.
+    """
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
+        yield
 
 
 def make_params(seed: int = 0, *, bfloat16: bool = True) -> dict[str, Any]:

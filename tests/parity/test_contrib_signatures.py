@@ -81,3 +81,48 @@ def test_contrib_state_classes_have_optax_fields():
 def test_every_contrib_name_is_the_same_object_at_the_top_level():
     for name in sorted(_public_names(gdx.contrib)):
         assert getattr(gdx, name, None) is getattr(gdx.contrib, name), f"gdx.contrib.{name} is not gdx.{name}"
+
+
+def test_contrib_names_are_optax_contrib_names():
+    exported = [name for name in dir(gdx.contrib) if not name.startswith("_")]
+    assert exported and all(hasattr(optax.contrib, name) for name in exported)
+
+
+NAMES = [
+    "madgrad",
+    "scale_by_madgrad",
+    "MadgradState",
+    "acprop",
+    "scale_by_acprop",
+    "normalize",
+    "NormalizeState",
+    "split_real_and_imaginary",
+    "SplitRealAndImaginaryState",
+    "differentially_private_aggregate",
+    "DifferentiallyPrivateAggregateState",
+    "dpsgd",
+    "galore",
+    "scale_by_galore",
+    "GaLoreDimensionNumbers",
+    "GaLoreState",
+    "sophia",
+    "SophiaState",
+    "hutchinson_estimator_diag_hessian",
+    "HutchinsonState",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_names_signatures_and_state_fields_match_optax_contrib(name):
+    ours, theirs = getattr(gdx, name), getattr(optax.contrib, name)
+    assert getattr(gdx.contrib, name) is ours
+    if inspect.isfunction(theirs):
+        mine, reference = inspect.signature(ours).parameters, inspect.signature(theirs).parameters
+        assert list(mine)[: len(reference)] == list(reference)
+        for argument, parameter in reference.items():
+            assert mine[argument].kind == parameter.kind, argument
+            default = parameter.default
+            if not (callable(default) or isinstance(default, optax.GradientTransformation)):
+                assert mine[argument].default == default, argument
+    elif hasattr(theirs, "_fields"):
+        assert ours._fields == theirs._fields

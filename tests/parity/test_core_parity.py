@@ -1,4 +1,6 @@
-"""Core combinators against optax: chain of optax members, identity, set_to_zero, apply_updates."""
+"""Core against optax: chain of optax members, identity, set_to_zero, apply_updates, stateless helpers."""
+
+from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
@@ -37,3 +39,25 @@ def test_apply_updates_matches_optax_on_mixed_dtypes():
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(np.asarray(a, np.float32), np.asarray(b, np.float32))
+
+
+def test_init_empty_state():
+    assert gdx.init_empty_state(make_params()) == gdx.EmptyState() == optax.init_empty_state(None)
+
+
+def test_stateless_with_tree_map():
+    def weight_decayed(update, param):
+        return update + 0.01 * param
+
+    assert_parity(
+        gdx.chain(gdx.stateless_with_tree_map(weight_decayed), gdx.scale(-0.1)),
+        optax.chain(optax.stateless_with_tree_map(weight_decayed), optax.scale(-0.1)),
+        steps=20,
+    )
+
+
+def test_stateless_with_tree_map_without_params():
+    tx = gdx.stateless_with_tree_map(lambda u, p: u * 2 if p is None else u)
+    updates, state = tx.update({"a": jnp.ones(2)}, tx.init(None), extra="ignored")
+    np.testing.assert_array_equal(updates["a"], 2 * np.ones(2))
+    assert state == gdx.EmptyState()

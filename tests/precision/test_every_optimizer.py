@@ -13,7 +13,9 @@ import pytest
 
 import gdx
 from gdx import precision
-from tests.test_contract import CASES, IDS, quadratic_loss, quadratic_params
+from tests.test_contract import PLAIN_CASES as CASES
+from tests.test_contract import PLAIN_IDS as IDS
+from tests.test_contract import quadratic_loss, quadratic_params
 
 # Documented in `quantized_state`: state holding a copy of the params (prodigy's params0,
 # mechanize's x0) or a cancelling difference (centered rmsprop's nu - mu**2) cannot live in

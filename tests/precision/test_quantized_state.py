@@ -10,10 +10,12 @@ import pytest
 import gdx
 from benchmarks.memory import digits_accuracy
 from gdx import precision
-from gdx.precision.quantize import codebooks
+from gdx.precision.blockwise import codebooks
 
 BLOCK = 64
-SAMPLE = jax.random.normal(jax.random.key(0), (5, 77)) * jnp.logspace(-6, 1, 77)  # 385 = 6 blocks + 1
+SAMPLE = (
+    jax.random.normal(jax.random.key(0), (5, 77)) * jnp.logspace(-6, 1, 77)[None, :]
+)  # 385 = 6 blocks + 1
 
 
 def _per_block(x):

@@ -17,7 +17,9 @@ import optax
 import pytest
 
 import gdx
-from tests.test_contract import CASES, IDS, quadratic_loss, quadratic_params
+from tests.test_contract import PLAIN_CASES as CASES
+from tests.test_contract import PLAIN_IDS as IDS
+from tests.test_contract import quadratic_loss, quadratic_params
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import gdx
-from tests.test_contract import CASES, quadratic_loss, quadratic_params
+from tests.test_contract import PLAIN_CASES as CASES
+from tests.test_contract import quadratic_loss, quadratic_params
 
 INT32_MAX = int(np.iinfo(np.int32).max)
 

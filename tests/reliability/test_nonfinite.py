@@ -4,7 +4,7 @@ With `apply_if_finite(tx, max_consecutive_errors)` a step whose gradients
 contain a NaN/inf is skipped: zero updates, the inner state untouched, so the
 run ends exactly where the run that never saw that step ends.
 
-Without the wrapper (the behaviour the README documents, asserted here so the
+Without the wrapper (the behaviour docs/guides/checkpoints.md documents, asserted here so the
 documentation stays true), for a NaN in one coordinate of the gradient:
 
 - `sgd`, `sign_sgd`, `fromage`, `noisy_sgd` keep no per-coordinate state: that
@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 
 import gdx
-from tests.test_contract import CASES, IDS, quadratic_loss, quadratic_params
+from tests.test_contract import PLAIN_CASES as CASES
+from tests.test_contract import PLAIN_IDS as IDS
+from tests.test_contract import quadratic_loss, quadratic_params
 
 NO_POISON = {"sgd", "sign_sgd", "fromage", "noisy_sgd"}
 STALLS = {"adagrad"}

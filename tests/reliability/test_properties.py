@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_contract import CASES
+from tests.test_contract import PLAIN_CASES as CASES
 
 LAYOUTS = [
     {"w": ((3,), jnp.float32), "b": ((), jnp.float32)},

@@ -1,0 +1,85 @@
+"""DP-SGD and differentially_private_aggregate beyond optax parity: validation, per-example grads
+(outside most of tests/test_contract.py), clipping and the noise scale."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gdx
+from tests.parity.harness import make_params
+
+BAD_HYPERPARAMETERS = [
+    ("differentially_private_aggregate", dict(noise_multiplier=1.0), "l2_norm_clip", 0.0),
+    ("differentially_private_aggregate", dict(l2_norm_clip=1.0), "noise_multiplier", -1.0),
+    ("dpsgd", dict(learning_rate=0.1, l2_norm_clip=1.0, noise_multiplier=1.0, seed=0), "momentum", 1.5),
+    ("dpsgd", dict(l2_norm_clip=1.0, noise_multiplier=1.0, seed=0), "learning_rate", -0.1),
+]
+
+
+@pytest.mark.parametrize(("name", "base", "argument", "value"), BAD_HYPERPARAMETERS)
+def test_bad_hyperparameters_are_rejected_naming_the_argument(name, base, argument, value):
+    with pytest.raises(ValueError, match=rf"{name}: {argument} must be"):
+        getattr(gdx, name)(**{**base, argument: value})
+
+
+# --- transformations outside the contract suite: jit once, dtypes kept, state of arrays ----
+
+MIXED = make_params(0)  # float32 leaves and a bfloat16 one
+
+
+def _per_example(params, batch=3):
+    return jax.tree.map(lambda x: jnp.stack([x * (i + 1) for i in range(batch)]), params)
+
+
+TRANSFORMS = {
+    "dpsgd": (lambda: gdx.dpsgd(0.1, 1.0, 0.5, seed=0, momentum=0.9), _per_example, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_jits_once_keeps_dtypes_and_state_is_arrays(name):
+    make, grads_of, extra = TRANSFORMS[name]
+    tx, traces = make(), []
+
+    @jax.jit
+    def step(params, state):
+        traces.append(1)
+        updates, state = tx.update(grads_of(params), state, params, **extra)
+        return gdx.apply_updates(params, updates), state, updates
+
+    params, state = MIXED, tx.init(MIXED)
+    for _ in range(3):
+        params, new_state, updates = step(params, state)
+        assert jax.tree.structure(new_state) == jax.tree.structure(state)
+        for before, after in zip(jax.tree.leaves(state), jax.tree.leaves(new_state)):
+            assert (
+                isinstance(after, jax.Array) and before.dtype == after.dtype and before.shape == after.shape
+            )
+        state = new_state
+    assert len(traces) == 1
+    for update, param in zip(jax.tree.leaves(updates), jax.tree.leaves(MIXED)):
+        assert update.dtype == param.dtype and update.shape == param.shape
+        assert bool(jnp.all(jnp.isfinite(update.astype(jnp.float32))))
+
+
+# --- DP-SGD ------------------------------------------------------------------------------------
+
+
+def test_dp_aggregate_without_noise_is_the_mean_of_clipped_grads_and_the_key_advances():
+    grads = {"w": jnp.array([[3.0, 4.0], [0.3, 0.4]])}  # example norms 5 and 0.5
+    tx = gdx.differentially_private_aggregate(l2_norm_clip=1.0, noise_multiplier=0.0, key=0)
+    state = tx.init({"w": jnp.zeros(2)})
+    updates, new_state = tx.update(grads, state)
+    np.testing.assert_allclose(updates["w"], ([0.6, 0.8] + np.array([0.3, 0.4])) / 2, rtol=1e-6)
+    assert not np.array_equal(jax.random.key_data(state.rng_key), jax.random.key_data(new_state.rng_key))
+    with pytest.raises(ValueError, match="leading batch axis"):
+        tx.update({"w": jnp.ones(2), "b": jnp.ones(3)}, state)
+
+
+def test_dp_aggregate_noise_has_the_requested_scale():
+    tx = gdx.differentially_private_aggregate(l2_norm_clip=2.0, noise_multiplier=1.5, key=1)
+    updates, _ = tx.update({"w": jnp.zeros((1, 20000))}, tx.init({"w": jnp.zeros(20000)}))
+    assert abs(float(jnp.std(updates["w"])) - 3.0) < 0.1  # batch of 1: std = l2_norm_clip * noise_multiplier
