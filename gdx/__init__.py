@@ -237,9 +237,6 @@ from gdx.transforms.momentum import EmaState as EmaState
 from gdx.transforms.momentum import TraceState as TraceState
 from gdx.transforms.momentum import ema as ema
 from gdx.transforms.momentum import trace as trace
-from gdx.transforms.muon import MuonDimensionNumbers as MuonDimensionNumbers
-from gdx.transforms.muon import MuonState as MuonState
-from gdx.transforms.muon import scale_by_muon as scale_by_muon
 from gdx.transforms.noise import AddNoiseState as AddNoiseState
 from gdx.transforms.noise import add_noise as add_noise
 from gdx.transforms.normalization import NormalizeState as NormalizeState
@@ -252,6 +249,13 @@ from gdx.transforms.optimistic import ScaleByOptimisticGradientState as ScaleByO
 from gdx.transforms.optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
 from gdx.transforms.per_example import per_example_global_norm_clip as per_example_global_norm_clip
 from gdx.transforms.per_example import per_example_layer_norm_clip as per_example_layer_norm_clip
+from gdx.transforms.preconditioners.muon import MuonDimensionNumbers as MuonDimensionNumbers
+from gdx.transforms.preconditioners.muon import MuonState as MuonState
+from gdx.transforms.preconditioners.muon import scale_by_muon as scale_by_muon
+from gdx.transforms.preconditioners.shampoo import ShampooState as ShampooState
+from gdx.transforms.preconditioners.shampoo import scale_by_shampoo as scale_by_shampoo
+from gdx.transforms.preconditioners.soap import SoapState as SoapState
+from gdx.transforms.preconditioners.soap import scale_by_soap as scale_by_soap
 from gdx.transforms.privacy import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState
 from gdx.transforms.privacy import differentially_private_aggregate as differentially_private_aggregate
 from gdx.transforms.rms import ScaleByRmsState as ScaleByRmsState
@@ -267,8 +271,6 @@ from gdx.transforms.scaling import ScaleState as ScaleState
 from gdx.transforms.scaling import scale as scale
 from gdx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate
 from gdx.transforms.scaling import scale_by_schedule as scale_by_schedule
-from gdx.transforms.shampoo import ShampooState as ShampooState
-from gdx.transforms.shampoo import scale_by_shampoo as scale_by_shampoo
 from gdx.transforms.sign import ScaleByLionState as ScaleByLionState
 from gdx.transforms.sign import ScaleByRpropState as ScaleByRpropState
 from gdx.transforms.sign import scale_by_lion as scale_by_lion
@@ -276,8 +278,6 @@ from gdx.transforms.sign import scale_by_rprop as scale_by_rprop
 from gdx.transforms.sign import scale_by_sign as scale_by_sign
 from gdx.transforms.sm3 import ScaleBySM3State as ScaleBySM3State
 from gdx.transforms.sm3 import scale_by_sm3 as scale_by_sm3
-from gdx.transforms.soap import SoapState as SoapState
-from gdx.transforms.soap import scale_by_soap as scale_by_soap
 from gdx.transforms.sophia import HutchinsonState as HutchinsonState
 from gdx.transforms.sophia import SophiaState as SophiaState
 from gdx.transforms.sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian

@@ -51,11 +51,11 @@ from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.transforms.lr_free.dog import DoWGState as DoWGState
 from gdx.transforms.madgrad import MadgradState as MadgradState
 from gdx.transforms.madgrad import scale_by_madgrad as scale_by_madgrad
-from gdx.transforms.muon import MuonDimensionNumbers as MuonDimensionNumbers
-from gdx.transforms.muon import MuonState as MuonState
-from gdx.transforms.muon import scale_by_muon as scale_by_muon
 from gdx.transforms.normalization import NormalizeState as NormalizeState
 from gdx.transforms.normalization import normalize as normalize
+from gdx.transforms.preconditioners.muon import MuonDimensionNumbers as MuonDimensionNumbers
+from gdx.transforms.preconditioners.muon import MuonState as MuonState
+from gdx.transforms.preconditioners.muon import scale_by_muon as scale_by_muon
 from gdx.transforms.privacy import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState
 from gdx.transforms.privacy import differentially_private_aggregate as differentially_private_aggregate
 from gdx.transforms.sophia import HutchinsonState as HutchinsonState

@@ -9,7 +9,7 @@ from gdx._common import checks
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Params, ScalarOrSchedule, chain
 from gdx.optimizers.adamw import adamw
 from gdx.transforms.decay import add_decayed_weights
-from gdx.transforms.muon import (
+from gdx.transforms.preconditioners.muon import (
     DEFAULT_NS_COEFFS,
     NS_COEFFS_PRESETS,
     MuonDimensionNumbers,

@@ -9,8 +9,8 @@ from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
+from gdx.transforms.preconditioners.shampoo import scale_by_shampoo, validate_shampoo_args
 from gdx.transforms.scaling import scale_by_learning_rate
-from gdx.transforms.shampoo import scale_by_shampoo, validate_shampoo_args
 
 
 @checks.called_as("shampoo")

@@ -9,8 +9,8 @@ from gdx._common import checks
 from gdx.core import GradientTransformation, Params, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
+from gdx.transforms.preconditioners.soap import scale_by_soap
 from gdx.transforms.scaling import scale_by_learning_rate
-from gdx.transforms.soap import scale_by_soap
 
 
 @checks.called_as("soap")

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import gdx
-from gdx.transforms import kronecker
+from gdx.transforms.preconditioners import kronecker
 
 TINY = float(np.finfo(np.float32).tiny)
 

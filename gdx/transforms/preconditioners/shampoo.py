@@ -15,8 +15,8 @@ from gdx._common import checks
 from gdx._common.dtypes import tree_zeros_like
 from gdx._common.moments import decay_power, safe_increment, zero_count
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates
-from gdx.transforms import kronecker
-from gdx.transforms.kronecker import BlockLayout
+from gdx.transforms.preconditioners import kronecker
+from gdx.transforms.preconditioners.kronecker import BlockLayout
 
 GRAFT_TYPES = ("sgd", "adagrad", "rmsprop")
 
