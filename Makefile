@@ -9,7 +9,7 @@ STAMP = $(VENV)/.installed
 export PYRIGHT_PYTHON_IGNORE_WARNINGS = 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format docs test conformance conformance-baseline demo bench bench-quick clean
+.PHONY: help install lint format docs test conformance conformance-baseline demo bench bench-quick bench-flax bench-flax-quick bench-gpu clean
 
 help:
 	@echo "make demo     train a small MLP on sklearn digits with gdx and optax, print a table"
@@ -17,6 +17,8 @@ help:
 	@echo "make conformance  only optax's own test files against gdx (tests/conformance)"
 	@echo "make bench    gdx vs optax benchmark, all cases (long); results in benchmarks/results/"
 	@echo "make bench-quick  the benchmark's quick mode (under 10 minutes)"
+	@echo "make bench-flax   whole training steps of Flax models (bench-flax-quick: fewer cases)"
+	@echo "make bench-gpu    the one-call GPU run (benchmarks/gpu.sh; GDX_GPU_DRY=1 on CPU)"
 	@echo "make docs     build the HTML site (API reference, pages) into docs/_build/html; warnings fail"
 	@echo "make lint     ruff check, ruff format --check, pyright"
 	@echo "make format   ruff format and ruff check --fix"
@@ -68,6 +70,16 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	XLA_FLAGS= $(BIN)/python -m benchmarks.run --quick
+
+bench-flax: $(STAMP)
+	XLA_FLAGS= $(BIN)/python -m benchmarks.flax_models
+
+bench-flax-quick: $(STAMP)
+	XLA_FLAGS= $(BIN)/python -m benchmarks.flax_models --quick
+
+# On a machine with a GPU: installs jax's CUDA build, about 8 minutes (GDX_GPU_DRY=1: CPU dry run).
+bench-gpu: $(STAMP)
+	PYTHON=$(BIN)/python bash benchmarks/gpu.sh
 
 clean:
 	rm -rf $(VENV) docs/_build docs/api .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -52,9 +52,14 @@ def make_optimizer(lib: Any, name: str) -> Any:
     raise ValueError(f"unknown optimizer {name!r}")
 
 
+# A second, independent copy of optax's case (its own process): its ratio to optax is the
+# A/A noise level of the run, 1.00 within the spread when the runner has no order bias.
+AA = "optax (A/A)"
+
+
 def implementations(name: str) -> list[str]:
-    """The implementations compared for an optimizer: optax first, then gdx's."""
-    impls = ["optax", "gdx"]
+    """The implementations compared for an optimizer: optax, its A/A copy, then gdx's."""
+    impls = ["optax", AA, "gdx"]
     if hasattr(gdx, "fuse"):
         impls.append("fuse")
     if name != "lamb":  # per-leaf trust ratios: flat mode rejects lamb (use fuse)
@@ -107,10 +112,27 @@ class Case:
     n_carry: int = 2
 
 
+def make_params(tree: tuple) -> Any:
+    """`("leaves", n, size)` -> `make_tree(n, size)`; `("ones", n, size)`: constant leaves built on
+    the device; `("transformer", blocks, width)` -> its params."""
+    if tree[0] == "leaves":
+        return make_tree(tree[1], tree[2])
+    if tree[0] == "ones":  # built on the device: 1B params without a host round trip
+        return {f"p{i:05d}": jnp.full((tree[2],), 0.5 + i / tree[1], jnp.float32) for i in range(tree[1])}
+    if tree[0] == "transformer":
+        return tree_from_shapes(transformer_shapes(tree[1], tree[2]))
+    raise ValueError(f"unknown tree {tree!r}")
+
+
+def update_case(impl: str, opt: str, tree: tuple) -> Case:
+    """`optimizer_case` on `make_params(tree)`: what a fair-runner worker builds (picklable arguments)."""
+    return optimizer_case(impl, opt, make_params(tree))
+
+
 def optimizer_case(impl: str, opt: str, params: Any) -> Case:
     """A donated `(params, state, grads) -> (params, state)` step of `impl` on `params`."""
     grads = jax.tree.map(lambda p: jnp.full_like(p, 1e-3), params)
-    if impl == "optax":
+    if impl in ("optax", AA):
         tx, apply = make_optimizer(optax, opt), optax.apply_updates
     else:
         tx, apply = make_optimizer(gdx, opt), gdx.apply_updates
@@ -142,7 +164,8 @@ def deep_model(layers: int, width: int = 32, seed: int = 0) -> tuple[dict[str, A
     def loss_fn(params, x):
         for i in range(layers):
             layer = params[f"layer{i:04d}"]
-            x = x + jnp.tanh(x @ layer["kernel"] + layer["bias"])
+            z = x @ layer["kernel"]
+            x = x + jnp.tanh(z + jnp.broadcast_to(layer["bias"], z.shape))
         return jnp.mean(x * x)
 
     x = jnp.asarray(rng.standard_normal((64, width), dtype=np.float32))
@@ -157,7 +180,7 @@ def train_step_case(impl: str, opt: str, layers: int) -> Case:
         tx = make_optimizer(gdx, opt)
         flat_step = gdx.flat.train_step(loss_fn, tx, unravel, check=False)  # lamb is not run in flat mode
         return Case(flat_step.jitted, (flat, tx.init(flat)), (unravel, x))
-    lib = optax if impl == "optax" else gdx
+    lib = optax if impl in ("optax", AA) else gdx
     tx = make_optimizer(lib, opt)
     if impl == "fuse":
         tx = gdx.fuse(tx)  # pyright: ignore[reportAttributeAccessIssue]

@@ -160,8 +160,14 @@ def init_mlp(sizes: tuple[int, ...], seed: int) -> dict[str, dict[str, jax.Array
 def forward(params: Any, x: jax.Array) -> jax.Array:
     layers = [params[f"layer{i}"] for i in range(len(params))]
     for layer in layers[:-1]:
-        x = jax.nn.gelu(x @ layer["kernel"] + layer["bias"])
-    return x @ layers[-1]["kernel"] + layers[-1]["bias"]
+        x = jax.nn.gelu(_affine(layer, x))
+    return _affine(layers[-1], x)
+
+
+def _affine(layer: Any, x: jax.Array) -> jax.Array:
+    """`x @ kernel + bias`, the bias broadcast explicitly over the batch axes."""
+    y = x @ layer["kernel"]
+    return y + jnp.broadcast_to(layer["bias"], y.shape)
 
 
 def loss_fn(params: Any, x: jax.Array, y: jax.Array) -> jax.Array:

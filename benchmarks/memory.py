@@ -53,7 +53,8 @@ def init_mlp(key: jax.Array, sizes: tuple[int, ...] = (64, 256, 256, 10), dtype:
 def logits_fn(params: dict, x: jax.Array) -> jax.Array:
     layers = [params[name] for name in sorted(params)]
     for i, layer in enumerate(layers):
-        x = x.astype(layer["w"].dtype) @ layer["w"] + layer["b"]
+        x = x.astype(layer["w"].dtype) @ layer["w"]
+        x = x + jnp.broadcast_to(layer["b"], x.shape)  # explicit: tests raise on rank promotion
         if i < len(layers) - 1:
             x = jax.nn.relu(x)
     return x.astype(jnp.float32)

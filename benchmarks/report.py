@@ -67,12 +67,22 @@ def _cell(row: dict, key: str, fmt: str) -> str:
     )
 
 
+def spread(row: dict) -> str:
+    """`0.97 (0.93-1.01)`: the median ratio to optax over the timed blocks and its min-max."""
+    value = row.get("step_vs_optax")
+    if value is None:
+        return ""
+    if row.get("step_vs_optax_lo") is None:
+        return f"{value:.2f}"
+    return f"{value:.2f} ({row['step_vs_optax_lo']:.2f}-{row['step_vs_optax_hi']:.2f})"
+
+
 def print_row(row: dict) -> None:
     """One console line per measured implementation."""
     step = f"{row['step_ms']:.3f} ms" if row.get("step_ms") is not None else "-"
     print(
         f"{row.get('group', ''):10} {row.get('tree', ''):22} {row.get('optimizer', ''):6} {row['impl']:6} "
-        f"compile {_seconds(row):>10}  step {step:>12}  vs optax {_ratio(row.get('step_vs_optax')):>5}  "
+        f"compile {_seconds(row):>10}  step {step:>12}  vs optax {spread(row):>18}  "
         f"vs floor {_ratio(row.get('step_vs_floor')):>6}  {row.get('error', '')}",
         flush=True,
     )
@@ -123,10 +133,14 @@ def markdown(results: dict) -> str:
                 cells.append(_seconds(row))
             elif key == "compile_vs_optax" and row.get("compile_vs_optax_below") is not None:
                 cells.append(f"< {row['compile_vs_optax_below']:.2f}")
+            elif key == "step_vs_optax":
+                cells.append(spread(row))
             elif title == "note":
-                notes = [row.get("skipped") or "", row.get("error") or ""]
-                if row.get("busy") or row.get("background_compile"):
+                notes = [row.get("skipped") or "", row.get("error") or "", row.get("note") or ""]
+                if row.get("busy") or row.get("background_compile"):  # results of the old runner
                     notes.append("measured while an abandoned compile ran")
+                if row.get("loss_max_abs_diff") is not None:
+                    notes.append(f"loss diff {row['loss_max_abs_diff']:.1e}")
                 cells.append("; ".join(n for n in notes if n))
             else:
                 cells.append(_cell(row, key or "", formats.get(key or "", ".2f")))
@@ -134,7 +148,10 @@ def markdown(results: dict) -> str:
     lines += [
         "",
         "Ratios < 1 are better than optax / closer to the floor. Floor = bytes/param "
-        "(adam 28, chain 32, lamb 36) x params / measured copy bandwidth.",
+        "(adam 28, chain 32, lamb 36) x params / measured copy bandwidth. Each implementation "
+        "ran in its own process, timed in interleaved blocks in rotated order; step ÷ optax is "
+        "the median over blocks of the per-block ratio (min-max in brackets); `optax (A/A)` is a "
+        "second copy of optax's case, so its ratio is the run's noise level.",
         "",
     ]
     return "\n".join(lines)
@@ -172,8 +189,8 @@ def plot(results: dict, path: str) -> bool:
     return True
 
 
-def write(results: dict, out_dir: str) -> str:
-    """Writes `<date>-<machine>-<mode>[-N].{json,md,png}` and `latest.md` into `out_dir`; returns the stem."""
+def write(results: dict, out_dir: str, latest: bool = True) -> str:
+    """Writes `<date>-<machine>-<mode>[-N].{json,md,png}` and, with `latest`, `latest.md`; the stem."""
     os.makedirs(out_dir, exist_ok=True)
     m = results["machine"]
     kind = "" if m["device_kind"].lower() == m["backend"] else f"-{m['device_kind']}"
@@ -189,6 +206,10 @@ def write(results: dict, out_dir: str) -> str:
         text += f"\n![compile and step time vs leaves]({os.path.basename(stem)}.png)\n"
     with open(stem + ".md", "w") as f:
         f.write(text)
-    shutil.copyfile(stem + ".md", os.path.join(out_dir, "latest.md"))
-    print(f"\nwrote {stem}.json, .md, .png and latest.md", flush=True)
+    if latest:
+        shutil.copyfile(stem + ".md", os.path.join(out_dir, "latest.md"))
+    print(
+        f"\nwrote {stem}.json, .md{', .png' if text.count('![') else ''}{' and latest.md' if latest else ''}",
+        flush=True,
+    )
     return stem

@@ -183,10 +183,25 @@ def _bucket(members: list[int], shapes: tuple[tuple[int, ...], ...], masks: tupl
     return Bucket(tuple(members), offsets, tuple(runs), masks)
 
 
+def _same_up_to_leaf_wrappers(treedef: Any, tree: Any) -> bool:
+    """Whether `tree` has `treedef`'s leaves at the same paths, but for one wrapper attribute at a leaf.
+
+    A Flax `nnx.Optimizer` calls `init` on params whose leaves are wrapped (`Param(value)`,
+    path `[...].value`) and `update` on the bare arrays (path `[...]`), as optax allows.
+    """
+    if treedef.num_leaves != jax.tree_util.tree_structure(tree).num_leaves:
+        return False
+    like = treedef.unflatten([0] * treedef.num_leaves)
+    expected = [p for p, _ in jax.tree_util.tree_flatten_with_path(like)[0]]
+    got = [p for p, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
+    strip = lambda path: path[:-1] if path and isinstance(path[-1], jax.tree_util.GetAttrKey) else path
+    return all(e == g or strip(e) == g or e == strip(g) for e, g in zip(expected, got))
+
+
 def leaves_of(spec: PackSpec, tree: Any, what: str) -> list[Any]:
     """The leaves of `tree` (in the order of the spec), checked against the packed layout."""
     leaves, treedef = jax.tree.flatten(tree)
-    if treedef != spec.treedef:
+    if treedef != spec.treedef and not _same_up_to_leaf_wrappers(spec.treedef, tree):
         expected = [
             jax.tree_util.keystr(p)
             for p, _ in jax.tree_util.tree_flatten_with_path(

@@ -120,7 +120,9 @@ def fuse(
         new_leaves = [
             new if new.dtype == grad.dtype else new.astype(grad.dtype) for new, grad in zip(new_leaves, grads)
         ]
-        return spec.treedef.unflatten(new_leaves), FusedState(state.layout, inner_state)
+        # The updates take the structure of the grads (which may differ from the params'
+        # by leaf wrappers, see leaves_of), as an unfused tx's tree_map gives them.
+        return jax.tree.structure(updates).unflatten(new_leaves), FusedState(state.layout, inner_state)
 
     return GradientTransformationExtraArgs(init, update)
 

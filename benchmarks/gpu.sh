@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# One call for a session lent a GPU (issue 23): installs the CUDA build of the installed
+# jax version, then in about 8 minutes runs
+#   1. the synthetic trees (benchmarks.run --quick --only update),
+#   2. the Flax models (benchmarks.flax_models --gpu),
+#   3. 1B-param Adam against the HBM floor measured in the same run (gpu_checks adam),
+#   4. fuse / flat parity with optax on the GPU (gpu_checks parity),
+# and writes benchmarks/results/<date>-gpu-*. Each part has its own time limit, so one
+# slow part cannot starve the others; a part that fails is reported and the rest go on.
+#
+#   bash benchmarks/gpu.sh                  # on the GPU machine
+#   GDX_GPU_DRY=1 bash benchmarks/gpu.sh    # or --dry: CPU, tiny sizes, no install
+#                                           # (tests/test_benchmarks_smoke.py runs it)
+# GDX_GPU_OUT=DIR writes the results elsewhere (the dry run's default: a temp dir).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+DRY="${GDX_GPU_DRY:-0}"
+[[ "${1:-}" == "--dry" ]] && DRY=1
+PY="${PYTHON:-.venv/bin/python}"
+[[ -x "$PY" ]] || PY=python3
+unset XLA_FLAGS  # one device, not the tests' fake CPU devices
+# Several worker processes share the GPU (benchmarks/fair.py): no process may grab 75% of it.
+export XLA_PYTHON_CLIENT_PREALLOCATE=false
+
+if [[ "$DRY" == 1 ]]; then
+    OUT="${GDX_GPU_OUT:-$(mktemp -d)}"
+    export JAX_PLATFORMS=cpu
+    RUN_ARGS=(--smoke --only train_step)
+    FLAX_ARGS=(--smoke --models deep)
+    CHECK_ARGS=(--dry)
+    LIMIT=(600 600 300 300)  # a loaded 2-core machine: each worker process imports jax
+else
+    OUT="${GDX_GPU_OUT:-benchmarks/results}"
+    JAX_VERSION="$("$PY" -c 'import importlib.metadata as m; print(m.version("jax"))')"
+    # The CUDA plugin of the installed jax (0.10.2 here); cuda13 if no cuda12 wheel exists.
+    "$PY" -m pip install -q "jax[cuda12]==$JAX_VERSION" || "$PY" -m pip install -q "jax[cuda13]==$JAX_VERSION" \
+        || { echo "gpu.sh: could not install the CUDA build of jax $JAX_VERSION" >&2; exit 1; }
+    "$PY" -c 'import jax; assert jax.default_backend() == "gpu", jax.devices(); print(jax.devices())' \
+        || { echo "gpu.sh: jax sees no GPU" >&2; exit 1; }
+    export JAX_PLATFORMS=cuda
+    RUN_ARGS=(--quick --only update --time-limit 60)
+    FLAX_ARGS=(--gpu)
+    CHECK_ARGS=()
+    LIMIT=(150 170 70 40)  # seconds per part: 430 s, plus the install
+fi
+mkdir -p "$OUT"
+echo "gpu.sh: results in $OUT (dry=$DRY)"
+
+status=0
+part() {  # part LIMIT NAME COMMAND...: runs one part under a time limit, logs it, goes on
+    local limit="$1" name="$2"
+    shift 2
+    echo "== $name (limit ${limit} s)"
+    if ! timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$OUT/gpu-$name.log"; then
+        echo "gpu.sh: part $name failed or ran past ${limit} s" >&2
+        status=1
+    fi
+}
+part "${LIMIT[0]}" trees "$PY" -m benchmarks.run "${RUN_ARGS[@]}" --no-latest --output-dir "$OUT"
+part "${LIMIT[1]}" flax "$PY" -m benchmarks.flax_models "${FLAX_ARGS[@]}" --output-dir "$OUT"
+part "${LIMIT[2]}" adam "$PY" -m benchmarks.gpu_checks adam "${CHECK_ARGS[@]}" --output-dir "$OUT"
+part "${LIMIT[3]}" parity "$PY" -m benchmarks.gpu_checks parity "${CHECK_ARGS[@]}" --output-dir "$OUT"
+echo "gpu.sh: done (status $status); files in $OUT:"
+ls "$OUT"
+exit "$status"
