@@ -62,7 +62,6 @@ FAMILIES = (
         "The protocol (``GradientTransformation``, ``init``/``update``), ``chain`` and the types.",
         modules=(
             "gdx.core",
-            "gdx.protocol",
             "gdx._common.moments",
             "gdx._common.norms",
             "gdx.interop",

@@ -29,6 +29,7 @@ from gdx._common.tree_math import global_norm as global_norm
 from gdx.core import EmptyState as EmptyState
 from gdx.core import GradientTransformation as GradientTransformation
 from gdx.core import GradientTransformationExtraArgs as GradientTransformationExtraArgs
+from gdx.core import MaskOrFn as MaskOrFn
 from gdx.core import OptState as OptState
 from gdx.core import Params as Params
 from gdx.core import ScalarOrSchedule as ScalarOrSchedule
@@ -40,9 +41,11 @@ from gdx.core import Updates as Updates
 from gdx.core import apply_updates as apply_updates
 from gdx.core import chain as chain
 from gdx.core import identity as identity
+from gdx.core import init_empty_state as init_empty_state
 from gdx.core import named_chain as named_chain
 from gdx.core import set_to_zero as set_to_zero
 from gdx.core import stateless as stateless
+from gdx.core import stateless_with_tree_map as stateless_with_tree_map
 from gdx.core import with_extra_args_support as with_extra_args_support
 
 # Diagnostics.
@@ -144,11 +147,6 @@ from gdx.optimizers.sign_sgd import signum as signum
 from gdx.optimizers.sm3 import sm3 as sm3
 from gdx.optimizers.soap import soap as soap
 from gdx.optimizers.sophia import sophia as sophia
-
-# The protocol's extra types.
-from gdx.protocol import MaskOrFn as MaskOrFn
-from gdx.protocol import init_empty_state as init_empty_state
-from gdx.protocol import stateless_with_tree_map as stateless_with_tree_map
 
 # Schedules: step -> learning rate.
 from gdx.schedules.cosine import cosine_decay_schedule as cosine_decay_schedule
