@@ -49,7 +49,7 @@ from gdx.core import stateless_with_tree_map as stateless_with_tree_map
 from gdx.core import with_extra_args_support as with_extra_args_support
 
 # Diagnostics.
-from gdx.diagnostics.lr_find import lr_find as lr_find
+from gdx.diagnostics.lr_range import lr_find as lr_find
 
 # Distributions.
 from gdx.distributions import MultiNormalDiagFromLogScale as MultiNormalDiagFromLogScale

@@ -109,3 +109,22 @@ def test_gdx_flat_is_an_importable_module():
         "assert dir(gdx.flat) == sorted(gdx.flat.__all__)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_package_attribute_hides_a_module_of_the_same_name():
+    # `gdx.fused.fuse` is the function and its module is fused/packed.py; likewise for every
+    # package, so `pkg.name` never means the module or the function depending on import order.
+    # gdx.optimizers is the exception by design: `gdx.optimizers.adam` is the recipe of adam.py.
+    hidden = []
+    for info in pkgutil.walk_packages(gdx.__path__, "gdx."):
+        if not info.ispkg or info.name == "gdx.optimizers":
+            continue
+        package = importlib.import_module(info.name)
+        for sub in pkgutil.iter_modules(package.__path__):
+            value = getattr(package, sub.name, None)
+            if value is not None and not isinstance(value, types.ModuleType):
+                hidden.append(f"{info.name}.{sub.name}")
+    for sub in pkgutil.iter_modules(gdx.__path__):
+        if not isinstance(getattr(gdx, sub.name, None), types.ModuleType | None):
+            hidden.append(f"gdx.{sub.name}")
+    assert not hidden, hidden
