@@ -32,10 +32,14 @@ if [[ "$DRY" == 1 ]]; then
     LIMIT=(600 600 300 300)  # a loaded 2-core machine: each worker process imports jax
 else
     OUT="${GDX_GPU_OUT:-benchmarks/results}"
-    JAX_VERSION="$("$PY" -c 'import importlib.metadata as m; print(m.version("jax"))')"
-    # The CUDA plugin of the installed jax (0.10.2 here); cuda13 if no cuda12 wheel exists.
-    "$PY" -m pip install -q "jax[cuda12]==$JAX_VERSION" || "$PY" -m pip install -q "jax[cuda13]==$JAX_VERSION" \
-        || { echo "gpu.sh: could not install the CUDA build of jax $JAX_VERSION" >&2; exit 1; }
+    sees_gpu() { "$PY" -c 'import jax; assert jax.default_backend() == "gpu"' >/dev/null 2>&1; }
+    # A device image that already has CUDA jax (the lent H200s do, with no network) needs
+    # no install; otherwise the CUDA plugin of the installed jax, cuda13 if no cuda12 wheel.
+    if ! sees_gpu; then
+        JAX_VERSION="$("$PY" -c 'import importlib.metadata as m; print(m.version("jax"))')"
+        "$PY" -m pip install -q "jax[cuda12]==$JAX_VERSION" || "$PY" -m pip install -q "jax[cuda13]==$JAX_VERSION" \
+            || { echo "gpu.sh: could not install the CUDA build of jax $JAX_VERSION" >&2; exit 1; }
+    fi
     "$PY" -c 'import jax; assert jax.default_backend() == "gpu", jax.devices(); print(jax.devices())' \
         || { echo "gpu.sh: jax sees no GPU" >&2; exit 1; }
     export JAX_PLATFORMS=cuda
