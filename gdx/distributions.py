@@ -14,6 +14,11 @@ import jax.scipy.stats.norm
 from gdx._common.dtypes import promote, promoted
 
 
+def _to_rank(x: jax.Array, ndim: int) -> jax.Array:
+    """`x` with leading size-1 axes up to `ndim`: numpy's rank promotion, written out."""
+    return jnp.reshape(x, (1,) * (ndim - jnp.ndim(x)) + jnp.shape(x))
+
+
 class MultiNormalDiagFromLogScale:
     """A Gaussian with diagonal covariance, parameterized by its mean and log standard deviation.
 
@@ -32,11 +37,14 @@ class MultiNormalDiagFromLogScale:
     def sample(self, shape: Sequence[int], key: jax.Array) -> jax.Array:
         """Draws samples of shape `(*shape, *param_shape)` with `key` (float32 normals, as optax)."""
         noise = jax.random.normal(key, shape=tuple(shape) + self._param_shape)
-        return promoted(operator.add, promoted(operator.mul, noise, self._scale), self._mean)
+        scale, mean = (_to_rank(p, noise.ndim) for p in (self._scale, self._mean))
+        return promoted(operator.add, promoted(operator.mul, noise, scale), mean)
 
     def log_prob(self, x: jax.typing.ArrayLike) -> jax.Array:
         """The log density of `x` (shape `(..., *param_shape)`), summed over the parameter axes."""
         x, mean, scale = promote(x, self._mean, self._scale)
+        mean, scale = (_to_rank(p, max(jnp.ndim(x), p.ndim)) for p in (mean, scale))
+        x = _to_rank(x, mean.ndim)
         log_prob = jax.scipy.stats.norm.logpdf(x, loc=mean, scale=scale)
         return jnp.sum(log_prob, axis=tuple(-(i + 1) for i in range(len(self._param_shape))))
 

@@ -192,7 +192,7 @@ def test_micro_vmap_matches_optax_and_vmap(jit):
     c = jnp.asarray(np.random.default_rng(4).standard_normal(3), jnp.float32)
 
     def fun(x, c, *, y):
-        return jnp.sum(x * c) + y
+        return jnp.sum(x * jnp.broadcast_to(c, x.shape)) + y  # explicit: rank promotion raises
 
     y = jnp.arange(8, dtype=jnp.float32)
     for kind in ["CONCAT", "SUM", "MEAN"]:

@@ -33,7 +33,7 @@ def make_data():
 
 
 def loss(params, x, y):
-    return jnp.mean((jnp.tanh(x @ params["w"]) + params["b"] - y) ** 2)
+    return jnp.mean((jnp.tanh(x @ params["w"]) + params["b"][None, :] - y) ** 2)
 
 
 def make_optimizer():

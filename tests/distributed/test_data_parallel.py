@@ -134,7 +134,9 @@ def regression_loss(params, batch):
     x, y = batch
     hidden = jnp.tanh(x @ params["w"])  # (n, 4)
     prediction = hidden @ params["v"]  # (n, 16)
-    return jnp.mean((prediction[:, :3] + params["b"] - y) ** 2) + 0.1 * jnp.mean(prediction[:, 3:] ** 2)
+    return jnp.mean((prediction[:, :3] + params["b"][None, :] - y) ** 2) + 0.1 * jnp.mean(
+        prediction[:, 3:] ** 2
+    )
 
 
 def regression_batches(per_step=16):

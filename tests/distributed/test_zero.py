@@ -47,8 +47,8 @@ def mlp_params():
 
 def mlp_loss(params, batch):
     x, y = batch
-    hidden = jnp.tanh(x @ params["w1"] + params["b1"])
-    return jnp.mean((hidden @ params["w2"] + params["b2"] - y) ** 2)
+    hidden = jnp.tanh(x @ params["w1"] + params["b1"][None, :])  # explicit: rank promotion raises
+    return jnp.mean((hidden @ params["w2"] + params["b2"][None, :] - y) ** 2)
 
 
 def train(tx, params, batches):
