@@ -128,7 +128,6 @@ from gdx.optimizers.optimistic import optimistic_adam as optimistic_adam
 from gdx.optimizers.optimistic import optimistic_adam_v2 as optimistic_adam_v2
 from gdx.optimizers.optimistic import optimistic_gradient_descent as optimistic_gradient_descent
 from gdx.optimizers.polyak_sgd import polyak_sgd as polyak_sgd
-from gdx.optimizers.prodigy import ProdigyState as ProdigyState
 from gdx.optimizers.prodigy import prodigy as prodigy
 from gdx.optimizers.rmsprop import rmsprop as rmsprop
 from gdx.optimizers.schedule_free import ScheduleFreeState as ScheduleFreeState
@@ -231,6 +230,7 @@ from gdx.transforms.lr_free.cocob import COCOBState as COCOBState
 from gdx.transforms.lr_free.cocob import scale_by_cocob as scale_by_cocob
 from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.transforms.lr_free.dog import DoWGState as DoWGState
+from gdx.transforms.lr_free.prodigy import ProdigyState as ProdigyState
 from gdx.transforms.madgrad import MadgradState as MadgradState
 from gdx.transforms.madgrad import scale_by_madgrad as scale_by_madgrad
 from gdx.transforms.momentum import EmaState as EmaState

@@ -22,7 +22,6 @@ from gdx.optimizers.momo import MomoState as MomoState
 from gdx.optimizers.momo import momo as momo
 from gdx.optimizers.momo import momo_adam as momo_adam
 from gdx.optimizers.muon import muon as muon
-from gdx.optimizers.prodigy import ProdigyState as ProdigyState
 from gdx.optimizers.prodigy import prodigy as prodigy
 from gdx.optimizers.schedule_free import ScheduleFreeState as ScheduleFreeState
 from gdx.optimizers.schedule_free import schedule_free as schedule_free
@@ -49,6 +48,7 @@ from gdx.transforms.lr_free.cocob import COCOBState as COCOBState
 from gdx.transforms.lr_free.cocob import scale_by_cocob as scale_by_cocob
 from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.transforms.lr_free.dog import DoWGState as DoWGState
+from gdx.transforms.lr_free.prodigy import ProdigyState as ProdigyState
 from gdx.transforms.madgrad import MadgradState as MadgradState
 from gdx.transforms.madgrad import scale_by_madgrad as scale_by_madgrad
 from gdx.transforms.normalization import NormalizeState as NormalizeState

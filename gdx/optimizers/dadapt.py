@@ -11,7 +11,6 @@ from gdx._common.moments import adam_step_scale, safe_increment, zero_count
 from gdx._common.tree_math import array_vdot as tree_vdot
 from gdx._common.tree_math import tree_abs_sum
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
-from gdx.optimizers.prodigy import _validate_betas
 
 
 class DAdaptAdamWState(NamedTuple):
@@ -160,3 +159,12 @@ def dadapt_adamw(
         return new_updates, new_state
 
     return GradientTransformationExtraArgs(init, update)
+
+
+def _validate_betas(who: str, betas: Any) -> tuple[Any, Any]:
+    if not isinstance(betas, tuple | list) or len(betas) != 2:
+        raise ValueError(f"{who}: betas must be a pair (b1, b2), got {betas!r}")
+    beta1, beta2 = betas
+    checks.decay_rate(who, "betas[0]", beta1)
+    checks.decay_rate(who, "betas[1]", beta2)
+    return beta1, beta2

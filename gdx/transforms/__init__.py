@@ -72,6 +72,8 @@ from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.transforms.lr_free.dog import DoWGState as DoWGState
 from gdx.transforms.lr_free.dog import scale_by_dog as scale_by_dog
 from gdx.transforms.lr_free.dog import scale_by_dowg as scale_by_dowg
+from gdx.transforms.lr_free.prodigy import ProdigyState as ProdigyState
+from gdx.transforms.lr_free.prodigy import scale_by_prodigy as scale_by_prodigy
 from gdx.transforms.madgrad import MadgradState as MadgradState
 from gdx.transforms.madgrad import scale_by_madgrad as scale_by_madgrad
 from gdx.transforms.momentum import EmaState as EmaState
