@@ -10,7 +10,6 @@ from gdx.optimizers.ademamix import ademamix as ademamix
 from gdx.optimizers.ademamix import simplified_ademamix as simplified_ademamix
 from gdx.optimizers.adopt import adopt as adopt
 from gdx.optimizers.cocob import cocob as cocob
-from gdx.optimizers.dadapt import DAdaptAdamWState as DAdaptAdamWState
 from gdx.optimizers.dadapt import dadapt_adamw as dadapt_adamw
 from gdx.optimizers.dog import dog as dog
 from gdx.optimizers.dog import dowg as dowg
@@ -46,6 +45,7 @@ from gdx.transforms.galore import GaLoreState as GaLoreState
 from gdx.transforms.galore import scale_by_galore as scale_by_galore
 from gdx.transforms.lr_free.cocob import COCOBState as COCOBState
 from gdx.transforms.lr_free.cocob import scale_by_cocob as scale_by_cocob
+from gdx.transforms.lr_free.dadapt import DAdaptAdamWState as DAdaptAdamWState
 from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.transforms.lr_free.dog import DoWGState as DoWGState
 from gdx.transforms.lr_free.prodigy import ProdigyState as ProdigyState

@@ -68,6 +68,8 @@ from gdx.transforms.linesearch.zoom import ZoomLinesearchInfo as ZoomLinesearchI
 from gdx.transforms.linesearch.zoom import scale_by_zoom_linesearch as scale_by_zoom_linesearch
 from gdx.transforms.lr_free.cocob import COCOBState as COCOBState
 from gdx.transforms.lr_free.cocob import scale_by_cocob as scale_by_cocob
+from gdx.transforms.lr_free.dadapt import DAdaptAdamWState as DAdaptAdamWState
+from gdx.transforms.lr_free.dadapt import scale_by_dadapt_adamw as scale_by_dadapt_adamw
 from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.transforms.lr_free.dog import DoWGState as DoWGState
 from gdx.transforms.lr_free.dog import scale_by_dog as scale_by_dog

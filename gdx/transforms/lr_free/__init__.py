@@ -1,7 +1,9 @@
-"""Learning-rate-free update rules: DoG, DoWG, COCOB, Prodigy (recipes: dog, dowg, cocob, prodigy)."""
+"""Learning-rate-free update rules: DoG, DoWG, COCOB, Prodigy, D-Adaptation (recipes in gdx.optimizers)."""
 
 from gdx.transforms.lr_free.cocob import COCOBState as COCOBState
 from gdx.transforms.lr_free.cocob import scale_by_cocob as scale_by_cocob
+from gdx.transforms.lr_free.dadapt import DAdaptAdamWState as DAdaptAdamWState
+from gdx.transforms.lr_free.dadapt import scale_by_dadapt_adamw as scale_by_dadapt_adamw
 from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.transforms.lr_free.dog import DoWGState as DoWGState
 from gdx.transforms.lr_free.dog import scale_by_dog as scale_by_dog
