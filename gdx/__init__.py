@@ -116,8 +116,6 @@ from gdx.optimizers.layerwise import lars as lars
 from gdx.optimizers.lbfgs import lbfgs as lbfgs
 from gdx.optimizers.lion import lion as lion
 from gdx.optimizers.madgrad import madgrad as madgrad
-from gdx.optimizers.momo import MomoAdamState as MomoAdamState
-from gdx.optimizers.momo import MomoState as MomoState
 from gdx.optimizers.momo import momo as momo
 from gdx.optimizers.momo import momo_adam as momo_adam
 from gdx.optimizers.muon import muon as muon
@@ -230,6 +228,8 @@ from gdx.transforms.lr_free.cocob import scale_by_cocob as scale_by_cocob
 from gdx.transforms.lr_free.dadapt import DAdaptAdamWState as DAdaptAdamWState
 from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.transforms.lr_free.dog import DoWGState as DoWGState
+from gdx.transforms.lr_free.momo import MomoAdamState as MomoAdamState
+from gdx.transforms.lr_free.momo import MomoState as MomoState
 from gdx.transforms.lr_free.prodigy import ProdigyState as ProdigyState
 from gdx.transforms.madgrad import MadgradState as MadgradState
 from gdx.transforms.madgrad import scale_by_madgrad as scale_by_madgrad
