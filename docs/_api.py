@@ -62,7 +62,6 @@ FAMILIES = (
         "The protocol (``GradientTransformation``, ``init``/``update``), ``chain`` and the types.",
         modules=(
             "gdx.core",
-            "gdx.protocol",
             "gdx._common.moments",
             "gdx._common.norms",
             "gdx.interop",
@@ -99,7 +98,7 @@ FAMILIES = (
         "fused",
         "Fused and flat execution",
         "Packed execution of a whole chain (``gdx.fuse``) and flat-params mode (``gdx.flat``).",
-        modules=("gdx.fused",),
+        modules=("gdx.fused", "gdx.flat"),
         namespaces=("gdx.flat",),
     ),
     Family(
@@ -165,19 +164,13 @@ def public_names() -> list[str]:
     """Every public qualified name (`gdx.adam`, `gdx.contrib.muon`, ...), modules excluded."""
     names = []
     for namespace in NAMESPACES:
-        module = importlib.import_module(namespace) if namespace != "gdx.flat" else _flat()
+        module = importlib.import_module(namespace)
         for name in dir(module):
             if name.startswith("_") or name in NOT_API.get(namespace, ()):
                 continue
             if not isinstance(getattr(module, name), types.ModuleType):
                 names.append(f"{namespace}.{name}")
     return names
-
-
-def _flat() -> types.ModuleType:
-    import gdx
-
-    return gdx.flat
 
 
 def _resolve(qualified: str) -> object:

@@ -12,6 +12,7 @@ from gdx import checkpoint as checkpoint
 from gdx import contrib as contrib
 from gdx import diagnostics as diagnostics
 from gdx import distributed as distributed
+from gdx import flat as flat
 from gdx import microbatching as microbatching
 from gdx import precision as precision
 from gdx import schedules as schedules
@@ -28,6 +29,7 @@ from gdx._common.tree_math import global_norm as global_norm
 from gdx.core import EmptyState as EmptyState
 from gdx.core import GradientTransformation as GradientTransformation
 from gdx.core import GradientTransformationExtraArgs as GradientTransformationExtraArgs
+from gdx.core import MaskOrFn as MaskOrFn
 from gdx.core import OptState as OptState
 from gdx.core import Params as Params
 from gdx.core import ScalarOrSchedule as ScalarOrSchedule
@@ -39,20 +41,21 @@ from gdx.core import Updates as Updates
 from gdx.core import apply_updates as apply_updates
 from gdx.core import chain as chain
 from gdx.core import identity as identity
+from gdx.core import init_empty_state as init_empty_state
 from gdx.core import named_chain as named_chain
 from gdx.core import set_to_zero as set_to_zero
 from gdx.core import stateless as stateless
+from gdx.core import stateless_with_tree_map as stateless_with_tree_map
 from gdx.core import with_extra_args_support as with_extra_args_support
 
 # Diagnostics.
-from gdx.diagnostics.lr_find import lr_find as lr_find
+from gdx.diagnostics.lr_range import lr_find as lr_find
 
 # Distributions.
 from gdx.distributions import MultiNormalDiagFromLogScale as MultiNormalDiagFromLogScale
 from gdx.distributions import multi_normal as multi_normal
 
-# Packed (fused) and flat execution.
-from gdx.fused import flat as flat
+# Packed (fused) execution; flat-params mode is the namespace gdx.flat above.
 from gdx.fused.packed import FusedState as FusedState
 from gdx.fused.packed import fuse as fuse
 from gdx.fused.packed import fuse_state_pack as fuse_state_pack
@@ -140,11 +143,6 @@ from gdx.optimizers.sign_sgd import signum as signum
 from gdx.optimizers.sm3 import sm3 as sm3
 from gdx.optimizers.soap import soap as soap
 from gdx.optimizers.sophia import sophia as sophia
-
-# The protocol's extra types.
-from gdx.protocol import MaskOrFn as MaskOrFn
-from gdx.protocol import init_empty_state as init_empty_state
-from gdx.protocol import stateless_with_tree_map as stateless_with_tree_map
 
 # Schedules: step -> learning rate.
 from gdx.schedules.cosine import cosine_decay_schedule as cosine_decay_schedule

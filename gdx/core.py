@@ -1,4 +1,4 @@
-"""The gradient-transformation protocol, its combinators and `apply_updates`.
+"""The gradient-transformation protocol, its types, its combinators and `apply_updates`.
 
 A `GradientTransformation` is a pair of pure functions::
 
@@ -30,6 +30,8 @@ Schedule = Callable[[jax.typing.ArrayLike], jax.typing.ArrayLike]
 """A function from the step count (int32 array) to a value, e.g. a learning rate."""
 ScalarOrSchedule = float | jax.Array | Schedule
 """A hyperparameter given as a number (or array) or as a `Schedule` of the step count."""
+MaskOrFn = Any | Callable[[Params], Any] | None
+"""A mask (a pytree of bools with the params' structure), a function `params -> mask`, or None."""
 
 
 class TransformInitFn(Protocol):
@@ -252,6 +254,36 @@ def stateless(
         return f(updates, params), state
 
     return GradientTransformationExtraArgs(init, update)
+
+
+def init_empty_state(params: Params) -> EmptyState:
+    """The `init` of a stateless transformation: ignores `params`, returns `EmptyState()`."""
+    del params
+    return EmptyState()
+
+
+def stateless_with_tree_map(
+    f: Callable[[jax.typing.ArrayLike, jax.typing.ArrayLike | None], jax.typing.ArrayLike],
+) -> GradientTransformationExtraArgs:
+    """Builds a stateless transformation from a per-array function `f(update, param) -> update`.
+
+    Update rule, leaf by leaf: `u <- f(u, p)`, or `u <- f(u, None)` when `update` is
+    called without params. State: `EmptyState()`.
+
+    Args:
+      f: maps one update array and its param array (or None) to the new update array.
+
+    Returns:
+      A `GradientTransformation` (extra arguments to `update` are accepted and ignored).
+    """
+
+    def update(updates, state, params=None, **extra_args):
+        del state, extra_args
+        if params is None:
+            return jax.tree.map(lambda u: f(u, None), updates), EmptyState()
+        return jax.tree.map(f, updates, params), EmptyState()
+
+    return GradientTransformationExtraArgs(init_empty_state, update)
 
 
 def apply_updates(params: Params, updates: Updates) -> Params:

@@ -42,7 +42,7 @@ ALIASES = re.compile(r"^   Also reachable as (.*)\.$", re.MULTILINE)
 
 
 def namespace(name: str) -> types.ModuleType:
-    return gdx.flat if name == "gdx.flat" else importlib.import_module(name)
+    return importlib.import_module(name)
 
 
 def public_names() -> set[str]:
@@ -64,7 +64,7 @@ def rendered_pages() -> dict[str, str]:
 
 def test_the_namespaces_are_the_public_ones():
     # The subpackages gdx/__init__.py re-exports explicitly (`from gdx import tree as tree`,
-    # `from gdx.fused import flat as flat`) are the namespaces the reference covers.
+    # `from gdx import flat as flat`) are the namespaces the reference covers.
     source = Path(gdx.__file__).read_text()
     reexported = {
         f"gdx.{name}"
@@ -104,12 +104,12 @@ def test_reexports_are_documented_once_at_their_home():
 
 
 def test_gdx_flat_lists_only_its_own_api():
-    # gdx.flat is a plain module (gdx/fused/flat.py): its `__dir__` hides what it imports.
+    # gdx.flat is a plain module (gdx/flat.py): its `__dir__` hides what it imports.
     assert dir(gdx.flat) == sorted(gdx.flat.__all__)
     for name in dir(gdx.flat):
         value = getattr(gdx.flat, name)
         if name != "Flat":  # a type alias (dict[str, jax.Array]) has no module of its own
-            assert getattr(value, "__module__", None) == "gdx.fused.flat", name
+            assert getattr(value, "__module__", None) == "gdx.flat", name
 
 
 def test_the_block_runner_finds_python_blocks_only():

@@ -45,7 +45,7 @@ NOT_API = {"gdx.flat": {"Any", "Callable", "Mapping", "OptState", "Params"}}
 
 
 def _namespace(name: str) -> types.ModuleType:
-    return gdx.flat if name == "gdx.flat" else importlib.import_module(name)
+    return importlib.import_module(name)
 
 
 def _recorded() -> list[tuple[str, str]]:

@@ -3,7 +3,8 @@
 As `optax.scale_by_adam` is reachable from optax's face, `gdx.transforms.scale_by_adam` is
 `gdx.scale_by_adam`: a transformation added to a module of `gdx/transforms` (or one of its
 families, `lr_free/`, `linesearch/`, `preconditioners/`) and not re-exported by the package
-fails here, as does a recipe added to `gdx/optimizers` and not re-exported there.
+fails here, as does a recipe added to `gdx/optimizers` and not re-exported there. `gdx.flat` is
+a module of its own (gdx/flat.py), importable as such.
 
 A transformation is a public function or class defined in a public module of `gdx/transforms`
 that is a `scale_by_*`, `add_*` or `clip*`, a State or Info class, or an object gdx exposes at
@@ -15,6 +16,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+import subprocess
+import sys
 import types
 
 import optax
@@ -92,3 +95,36 @@ def test_gdx_optimizers_reexports_every_named_recipe():
     assert gdx.optimizers.adam is gdx.adam
     assert gdx.optimizers.muon is gdx.contrib.muon
     assert importlib.import_module("gdx.optimizers.adam").adam is gdx.adam
+
+
+def test_gdx_flat_is_an_importable_module():
+    # `import gdx.flat` first, in a fresh interpreter, so no earlier import has set the attribute.
+    code = (
+        "import sys\n"
+        "import gdx.flat\n"
+        "from gdx.flat import train_step\n"
+        "import gdx, gdx.fused\n"
+        "assert gdx.flat is sys.modules['gdx.flat'] is gdx.fused.flat\n"
+        "assert gdx.flat.train_step is train_step\n"
+        "assert dir(gdx.flat) == sorted(gdx.flat.__all__)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_package_attribute_hides_a_module_of_the_same_name():
+    # `gdx.fused.fuse` is the function and its module is fused/packed.py; likewise for every
+    # package, so `pkg.name` never means the module or the function depending on import order.
+    # gdx.optimizers is the exception by design: `gdx.optimizers.adam` is the recipe of adam.py.
+    hidden = []
+    for info in pkgutil.walk_packages(gdx.__path__, "gdx."):
+        if not info.ispkg or info.name == "gdx.optimizers":
+            continue
+        package = importlib.import_module(info.name)
+        for sub in pkgutil.iter_modules(package.__path__):
+            value = getattr(package, sub.name, None)
+            if value is not None and not isinstance(value, types.ModuleType):
+                hidden.append(f"{info.name}.{sub.name}")
+    for sub in pkgutil.iter_modules(gdx.__path__):
+        if not isinstance(getattr(gdx, sub.name, None), types.ModuleType | None):
+            hidden.append(f"gdx.{sub.name}")
+    assert not hidden, hidden

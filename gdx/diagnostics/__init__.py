@@ -1,7 +1,7 @@
 """Training diagnostics: per-step metrics, gradient checks, a training doctor, a learning-rate finder."""
 
-from gdx.diagnostics.doctor import Diagnosis as Diagnosis
-from gdx.diagnostics.doctor import doctor as doctor
+from gdx.diagnostics.diagnosis import Diagnosis as Diagnosis
+from gdx.diagnostics.diagnosis import doctor as doctor
 from gdx.diagnostics.gradcheck import GradCheckReport as GradCheckReport
 from gdx.diagnostics.gradcheck import GradientCheckError as GradientCheckError
 from gdx.diagnostics.gradcheck import LeafCheck as LeafCheck
@@ -11,5 +11,5 @@ from gdx.diagnostics.health import MonitorState as MonitorState
 from gdx.diagnostics.health import health_monitor as health_monitor
 from gdx.diagnostics.health import metrics as metrics
 from gdx.diagnostics.health import monitor as monitor
-from gdx.diagnostics.lr_find import LRFindResult as LRFindResult
-from gdx.diagnostics.lr_find import lr_find as lr_find
+from gdx.diagnostics.lr_range import LRFindResult as LRFindResult
+from gdx.diagnostics.lr_range import lr_find as lr_find

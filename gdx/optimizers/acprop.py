@@ -1,12 +1,11 @@
 """ACProp, the named optimizer: `scale_by_acprop`, decoupled weight decay, the learning rate."""
 
-from collections.abc import Callable
 from typing import Any, cast
 
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.acprop import scale_by_acprop
 from gdx.transforms.decay import add_decayed_weights
@@ -21,7 +20,7 @@ def acprop(
     eps: jax.typing.ArrayLike = 1e-16,
     eps_root: jax.typing.ArrayLike = 1e-16,
     weight_decay: jax.typing.ArrayLike = 0.0,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
 ) -> GradientTransformation:
     r"""The ACProp optimizer: `scale_by_acprop`, decoupled weight decay, then the learning rate.
 

@@ -1,18 +1,13 @@
 """AdaDelta: `add_decayed_weights` -> `scale_by_adadelta` -> the learning rate."""
 
-from collections.abc import Callable
-from typing import Any
-
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adadelta import scale_by_adadelta
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
-
-MaskOrFn = Any | Callable[[Params], Any] | None
 
 
 @checks.called_as("adadelta")

@@ -1,13 +1,12 @@
 """Adafactor: factored second moments, update clipping, relative step sizes."""
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adaptive_clipping import clip_by_block_rms
 from gdx.transforms.block import scale_by_param_block_rms
@@ -30,7 +29,7 @@ def adafactor(
     weight_decay_rate: ScalarOrSchedule | None = None,
     eps: jax.typing.ArrayLike = 1e-30,
     factored: bool = True,
-    weight_decay_mask: Any | Callable[[Params], Any] | None = None,
+    weight_decay_mask: MaskOrFn = None,
 ) -> GradientTransformation:
     """The Adafactor optimizer: a memory-light Adam without first moment by default.
 

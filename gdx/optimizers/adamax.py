@@ -1,12 +1,11 @@
 """Adamax and AdamaxW: Adam with the infinity norm in place of the second moment."""
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import scale_by_adamax
 from gdx.transforms.decay import add_decayed_weights
@@ -56,7 +55,7 @@ def adamaxw(
     b2: jax.typing.ArrayLike = 0.999,
     eps: jax.typing.ArrayLike = 1e-8,
     weight_decay: ScalarOrSchedule = 1e-4,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
     *,
     nu_dtype: Any | None = None,
 ) -> GradientTransformation:

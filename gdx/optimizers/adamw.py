@@ -1,18 +1,15 @@
 """AdamW and NAdamW: Adam with decoupled weight decay, applied before the learning rate."""
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import scale_by_adam
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
-
-MaskOrFn = Any | Callable[[Params], Any] | None
 
 
 def _adamw(

@@ -1,18 +1,15 @@
 """Adan: `scale_by_adan` -> decoupled weight decay -> the learning rate."""
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adan import scale_by_adan
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
-
-MaskOrFn = Any | Callable[[Params], Any] | None
 
 
 @checks.called_as("adan")

@@ -5,13 +5,9 @@ from typing import Any
 import jax
 
 from gdx._common import checks
-from gdx.core import (
-    GradientTransformation,
-    ScalarOrSchedule,
-)
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.ademamix import (
-    MaskOrFn,
     scale_by_ademamix,
     scale_by_simplified_ademamix,
 )

@@ -1,6 +1,5 @@
 """COCOB-Backprop, the named optimizer: weight decay, the learning rate, then `scale_by_cocob`."""
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -9,7 +8,7 @@ from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
-    Params,
+    MaskOrFn,
     ScalarOrSchedule,
     chain,
 )
@@ -24,7 +23,7 @@ def cocob(
     alpha: jax.typing.ArrayLike = 100.0,
     eps: jax.typing.ArrayLike = 1e-8,
     weight_decay: jax.typing.ArrayLike = 0.0,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
 ) -> GradientTransformation:
     """COCOB-Backprop: learning-rate-free SGD by coin betting, with optional weight decay.
 

@@ -1,6 +1,5 @@
 """DoG and DoWG, the named optimizers: `scale_by_dog`/`scale_by_dowg`, weight decay, the learning rate."""
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -9,7 +8,7 @@ from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
-    Params,
+    MaskOrFn,
     ScalarOrSchedule,
     chain,
     identity,
@@ -29,7 +28,7 @@ def dog(
     init_step: InitStep = ("heuristic", 1e-6),
     eps: jax.typing.ArrayLike = 1e-8,
     weight_decay: jax.typing.ArrayLike | None = None,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
 ) -> GradientTransformation:
     """Distance over Gradients (DoG): SGD with a learning-rate-free step size.
 
@@ -62,7 +61,7 @@ def dowg(
     init_estim_sq_dist: jax.typing.ArrayLike | None = None,
     eps: jax.typing.ArrayLike = 1e-4,
     weight_decay: jax.typing.ArrayLike | None = None,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
 ) -> GradientTransformation:
     """Distance over Weighted Gradients (DoWG): SGD with a learning-rate-free step size.
 

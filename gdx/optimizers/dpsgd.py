@@ -6,7 +6,7 @@ from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import trace
-from gdx.transforms.privacy import _aggregate, _validate_privacy
+from gdx.transforms.privacy import private_aggregate, validate_privacy
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
@@ -46,12 +46,12 @@ def dpsgd(
     (https://arxiv.org/abs/1607.00133).
     """
     who = "dpsgd"
-    _validate_privacy(who, l2_norm_clip, noise_multiplier)
+    validate_privacy(who, l2_norm_clip, noise_multiplier)
     if momentum is not None:
         checks.closed_unit(who, "momentum", momentum)
     return named_optimizer(
         who,
-        _aggregate(who, l2_norm_clip, noise_multiplier, seed),
+        private_aggregate(who, l2_norm_clip, noise_multiplier, seed),
         trace(decay=momentum, nesterov=nesterov) if momentum is not None else identity(),
         scale_by_learning_rate(learning_rate),
     )

@@ -1,6 +1,5 @@
 """GaLore, the named optimizer: `scale_by_galore` around Adam, weight decay and the learning rate."""
 
-from collections.abc import Callable
 from typing import Any, cast
 
 import jax
@@ -8,7 +7,7 @@ import jax
 from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
-    Params,
+    MaskOrFn,
     ScalarOrSchedule,
 )
 from gdx.optimizers._base import named_optimizer
@@ -25,7 +24,7 @@ def galore(
     scale: float = 1.0,
     base_optimizer: GradientTransformation | None = None,
     weight_decay: jax.typing.ArrayLike = 0.0,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
     weight_dimension_numbers: Any | None = None,
 ) -> GradientTransformation:
     r"""The GaLore optimizer: `scale_by_galore`, decoupled weight decay, then the learning rate.

@@ -1,12 +1,11 @@
 """Layer-wise adaptive optimizers for large batches: LAMB and LARS."""
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import scale_by_adam
 from gdx.transforms.decay import add_decayed_weights
@@ -14,8 +13,6 @@ from gdx.transforms.momentum import trace
 from gdx.transforms.scaling import scale_by_learning_rate
 from gdx.transforms.trust_ratio import scale_by_trust_ratio
 from gdx.wrappers.masked import masked
-
-MaskOrFn = Any | Callable[[Params], Any] | None
 
 
 @checks.called_as("lamb")

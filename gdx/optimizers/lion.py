@@ -1,12 +1,11 @@
 """The Lion optimizer: signed momentum with decoupled weight decay."""
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.scaling import scale_by_learning_rate
@@ -20,7 +19,7 @@ def lion(
     b2: jax.typing.ArrayLike = 0.99,
     mu_dtype: Any | None = None,
     weight_decay: ScalarOrSchedule = 1e-3,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
 ) -> GradientTransformation:
     """The Lion optimizer (EvoLved Sign Momentum).
 

@@ -1,12 +1,17 @@
 """Muon: orthogonalized momentum for matrices, AdamW for every other leaf (`muon`)."""
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Params, ScalarOrSchedule, chain
+from gdx.core import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    MaskOrFn,
+    ScalarOrSchedule,
+    chain,
+)
 from gdx.optimizers.adamw import adamw
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.preconditioners.muon import (
@@ -39,7 +44,7 @@ def muon(
     beta: jax.typing.ArrayLike = 0.95,
     eps: jax.typing.ArrayLike = 1e-8,
     weight_decay: ScalarOrSchedule = 0.0,
-    weight_decay_mask: Any | Callable[[Params], Any] | None = None,
+    weight_decay_mask: MaskOrFn = None,
     mu_dtype: Any | None = None,
     *,
     nesterov: bool = True,

@@ -1,12 +1,9 @@
 """Shampoo: `scale_by_shampoo`, optional decoupled weight decay, then the learning rate."""
 
-from collections.abc import Callable
-from typing import Any
-
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.preconditioners.shampoo import scale_by_shampoo, validate_shampoo_args
@@ -27,7 +24,7 @@ def shampoo(
     graft_type: str = "sgd",
     nesterov: bool = True,
     exponent_override: int = 0,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
 ) -> GradientTransformation:
     """The Shampoo optimizer with blocking and grafting (Anil et al.'s practical Shampoo).
 

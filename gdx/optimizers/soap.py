@@ -1,12 +1,9 @@
 """SOAP: `scale_by_soap`, decoupled weight decay, then the learning rate."""
 
-from collections.abc import Callable
-from typing import Any
-
 import jax
 
 from gdx._common import checks
-from gdx.core import GradientTransformation, Params, ScalarOrSchedule
+from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
 from gdx.transforms.preconditioners.soap import scale_by_soap
@@ -23,7 +20,7 @@ def soap(
     weight_decay: ScalarOrSchedule = 0.01,
     precondition_frequency: int = 10,
     max_precond_dim: int = 10000,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
 ) -> GradientTransformation:
     """The SOAP optimizer: Adam in the eigenbasis of Shampoo's preconditioner, with AdamW's decay.
 

@@ -1,6 +1,5 @@
 """Sophia, the named optimizer: `scale_by_sophia`, weight decay and the learning rate."""
 
-from collections.abc import Callable
 from typing import Any, cast
 
 import jax
@@ -8,7 +7,7 @@ import jax
 from gdx._common import checks
 from gdx.core import (
     GradientTransformation,
-    Params,
+    MaskOrFn,
     ScalarOrSchedule,
 )
 from gdx.optimizers._base import named_optimizer
@@ -24,7 +23,7 @@ def sophia(
     b2: jax.typing.ArrayLike = 0.99,
     eps: jax.typing.ArrayLike = 1e-8,
     weight_decay: jax.typing.ArrayLike = 1e-4,
-    weight_decay_mask: Any | Callable[[Params], Any] | None = None,
+    weight_decay_mask: MaskOrFn = None,
     gamma: jax.typing.ArrayLike = 0.01,
     clip_threshold: jax.typing.ArrayLike | None = 1.0,
     update_interval: jax.typing.ArrayLike = 10,

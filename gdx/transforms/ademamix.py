@@ -5,7 +5,6 @@
 for operation.
 """
 
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -24,12 +23,9 @@ from gdx._common.moments import (
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
-    Params,
     ScalarOrSchedule,
     Updates,
 )
-
-MaskOrFn = Any | Callable[[Params], Any] | None
 
 
 def _decay_or_schedule(who: str, name: str, value: Any) -> None:

@@ -1,6 +1,5 @@
 """Decoupled weight decay: add a multiple of the params to the updates."""
 
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -13,7 +12,7 @@ from gdx.core import (
     EmptyState,
     GradientTransformation,
     GradientTransformationExtraArgs,
-    Params,
+    MaskOrFn,
     ScalarOrSchedule,
     record_structure,
 )
@@ -36,7 +35,7 @@ def _add_decayed(g: jax.Array | None, p: jax.Array, rate: Any) -> jax.Array | No
 
 def add_decayed_weights(
     weight_decay: ScalarOrSchedule = 0.0,
-    mask: Any | Callable[[Params], Any] | None = None,
+    mask: MaskOrFn = None,
 ) -> GradientTransformation:
     """Adds the params scaled by `weight_decay` to the updates: `u <- u + weight_decay * p`.
 

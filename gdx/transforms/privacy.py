@@ -24,7 +24,8 @@ class DifferentiallyPrivateAggregateState(NamedTuple):
     rng_key: jax.Array
 
 
-def _validate_privacy(who: str, l2_norm_clip: Any, noise_multiplier: Any) -> None:
+def validate_privacy(who: str, l2_norm_clip: Any, noise_multiplier: Any) -> None:
+    """Checks `l2_norm_clip > 0` and `noise_multiplier >= 0`, naming `who` (shared with `dpsgd`)."""
     checks.positive(who, "l2_norm_clip", l2_norm_clip)
     checks.non_negative(who, "noise_multiplier", noise_multiplier)
 
@@ -36,7 +37,12 @@ def _noise_std(l2_norm_clip: Any, noise_multiplier: Any) -> Any:
     return promoted(jnp.multiply, l2_norm_clip, noise_multiplier)
 
 
-def _aggregate(who: str, l2_norm_clip: Any, noise_multiplier: Any, key: Any) -> GradientTransformation:
+def private_aggregate(who: str, l2_norm_clip: Any, noise_multiplier: Any, key: Any) -> GradientTransformation:
+    """The transformation `differentially_private_aggregate` returns, its arguments already validated.
+
+    `key` (a key or an int seed) is used as it is, and errors at `update` name `who`: the
+    recipe `dpsgd` builds on it with its own `seed`.
+    """
     noise_std = _noise_std(l2_norm_clip, noise_multiplier)
 
     def init(params):
@@ -100,7 +106,7 @@ def differentially_private_aggregate(
     (https://arxiv.org/abs/1607.00133).
     """
     who = "differentially_private_aggregate"
-    _validate_privacy(who, l2_norm_clip, noise_multiplier)
+    validate_privacy(who, l2_norm_clip, noise_multiplier)
     if seed is not None:
         warnings.warn(f'{who}: "seed" is deprecated, use "key"', DeprecationWarning, stacklevel=2)
         if key is not None:
@@ -108,4 +114,4 @@ def differentially_private_aggregate(
         key = seed
     if key is None:
         key = 0
-    return _aggregate(who, l2_norm_clip, noise_multiplier, key)
+    return private_aggregate(who, l2_norm_clip, noise_multiplier, key)

@@ -76,7 +76,7 @@ def test_grads_through_unravel_equal_tree_grads_with_one_concatenate():
 
 def test_grads_through_unravel_with_many_leaves_concatenate_in_groups():
     # More leaves than one concatenate group: the cotangent is built in two levels.
-    from gdx.fused.flat import _CONCAT_GROUP
+    from gdx.flat import _CONCAT_GROUP
 
     count = 2 * _CONCAT_GROUP + 5
     rng = np.random.default_rng(0)

@@ -25,3 +25,13 @@ def test_acprop_matches_optax():
         ),
         steps=60,
     )
+
+
+def test_scale_by_acprop_matches_optax():
+    assert_parity(
+        gdx.chain(gdx.contrib.scale_by_acprop(b1=0.8, b2=0.99, eps=1e-8, eps_root=1e-10), gdx.scale(-1e-2)),
+        optax.chain(
+            optax.contrib.scale_by_acprop(b1=0.8, b2=0.99, eps=1e-8, eps_root=1e-10), optax.scale(-1e-2)
+        ),
+        steps=60,
+    )

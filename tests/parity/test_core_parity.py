@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 import gdx
 from tests.parity.harness import assert_parity, make_params, optax_promotion
@@ -61,3 +62,27 @@ def test_stateless_with_tree_map_without_params():
     updates, state = tx.update({"a": jnp.ones(2)}, tx.init(None), extra="ignored")
     np.testing.assert_array_equal(updates["a"], 2 * np.ones(2))
     assert state == gdx.EmptyState()
+
+
+def test_with_extra_args_support_matches_optax():
+    # The wrapped transform ignores the extra args it is given, as optax's does.
+    assert_parity(
+        gdx.with_extra_args_support(gdx.adam(1e-2)),
+        optax.with_extra_args_support(optax.adam(1e-2)),
+        steps=30,
+        extra_args=lambda params, step: {"step": step},
+    )
+
+
+@pytest.mark.parametrize("name", ["safe_increment", "safe_int32_increment"])
+def test_safe_increments_match_optax(name):
+    # int32 counts below, at and next to the largest int32 (where the increment saturates),
+    # and a float32 count.
+    top = np.iinfo(np.int32).max
+    counts = [jnp.asarray(c, jnp.int32) for c in (0, 1, 41, top - 1, top)] + [jnp.float32(7.0)]
+    for count in counts:
+        got = jax.jit(getattr(gdx, name))(count)
+        with optax_promotion():
+            expected = jax.jit(getattr(optax, name))(count)
+        assert got.dtype == expected.dtype, (count, got.dtype, expected.dtype)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))

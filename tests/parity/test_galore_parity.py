@@ -59,3 +59,12 @@ def test_galore_non_defaults_match_optax():
         ),
         steps=20,
     )
+
+
+def test_scale_by_galore_matches_optax():
+    # The projected Adam update, before the learning rate; small rank and gap as above.
+    assert_parity(
+        gdx.chain(gdx.contrib.scale_by_galore(rank=2, update_proj_gap=7, scale=0.5), gdx.scale(-0.01)),
+        optax.chain(optax.contrib.scale_by_galore(rank=2, update_proj_gap=7, scale=0.5), optax.scale(-0.01)),
+        steps=30,
+    )

@@ -254,3 +254,19 @@ def test_zoom_after_sgd_state_and_info(sgd_lr, kwargs):
         assert np.any(fallback)
     else:
         assert np.max(info.num_linesearch_steps) > 2  # the zoom phase ran
+
+
+# --- scale_by_lbfgs on its own (no line search) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(), dict(memory_size=3, scale_init_precond=False)], ids=["defaults", "memory3"]
+)
+def test_scale_by_lbfgs_then_a_fixed_step(kwargs):
+    # The quadratic's gradients give curvature pairs with s'y > 0, so the two-loop recursion is
+    # well conditioned for every step (random gradients would not be).
+    make = lambda lib: lib.chain(lib.scale_by_lbfgs(**kwargs), lib.scale(-0.5))  # noqa: E731
+    gdx_run = run_plain(gdx, make(gdx), QUADRATIC_PARAMS, 25)
+    with optax_promotion():
+        optax_run = run_plain(optax, make(optax), QUADRATIC_PARAMS, 25)
+    assert_same_trajectory(gdx_run, optax_run)

@@ -22,3 +22,12 @@ def test_madgrad_matches_optax():
         optax.contrib.madgrad(schedule, momentum=0.5, weight_decay=1e-3, eps=1e-4),
         steps=60,
     )
+
+
+def test_scale_by_madgrad_matches_optax():
+    # scale_by_madgrad takes the learning rate itself (the dual averaging weights by it).
+    assert_parity(
+        gdx.chain(gdx.contrib.scale_by_madgrad(schedule, momentum=0.5, eps=1e-4), gdx.scale(-1.0)),
+        optax.chain(optax.contrib.scale_by_madgrad(schedule, momentum=0.5, eps=1e-4), optax.scale(-1.0)),
+        steps=60,
+    )

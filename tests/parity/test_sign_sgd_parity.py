@@ -26,6 +26,7 @@ def case_id(name, kwargs):
 # --- low-level transforms ---------------------------------------------------------
 
 TRANSFORM_CASES = [
+    ("scale_by_sign", dict(), 100),
     ("scale_by_rprop", dict(learning_rate=0.1), 100),
     (
         "scale_by_rprop",

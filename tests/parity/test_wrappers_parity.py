@@ -5,6 +5,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import optax
+import pytest
 
 import gdx
 from tests.parity.harness import assert_parity, make_params
@@ -185,3 +186,48 @@ def test_lookahead_matches_optax():
 
 def test_flatten_matches_optax():
     assert_parity(gdx.flatten(gdx.adam(1e-2)), optax.flatten(optax.adam(1e-2)), steps=30)
+
+
+# --- names optax keeps for backwards compatibility, stateful hyperparams, skip_not_finite --------
+
+
+def test_multi_transform_matches_optax():
+    # optax.multi_transform is optax.partition under its old name; gdx's is the same function.
+    assert_parity(
+        gdx.multi_transform({"matrix": gdx.adam(1e-2), "vector": gdx.sgd(1e-2, 0.9)}, by_rank),
+        optax.multi_transform({"matrix": optax.adam(1e-2), "vector": optax.sgd(1e-2, 0.9)}, by_rank),
+        steps=30,
+    )
+
+
+@pytest.mark.filterwarnings("ignore:inject_stateful_hyperparams is deprecated:DeprecationWarning")
+def test_inject_stateful_hyperparams_with_a_schedule_matches_optax():
+    # float32 params, as for inject_hyperparams above (optax #1532 with a bfloat16 leaf).
+    assert_parity(
+        gdx.inject_stateful_hyperparams(gdx.adamw)(
+            learning_rate=gdx.linear_schedule(0.1, 0.01, 40), b1=0.8, weight_decay=1e-2
+        ),
+        optax.inject_stateful_hyperparams(optax.adamw)(
+            learning_rate=optax.linear_schedule(0.1, 0.01, 40), b1=0.8, weight_decay=1e-2
+        ),
+        params=FLOAT32_PARAMS,
+        steps=40,
+    )
+
+
+def test_multi_steps_skipping_non_finite_mini_steps_matches_optax():
+    # Steps 3, 4 (mod 5) bring NaN gradients; skip_not_finite drops those mini-steps.
+    assert_parity(
+        poisoned(
+            gdx.MultiSteps(
+                gdx.adam(1e-2), 2, should_skip_update_fn=gdx.skip_not_finite
+            ).gradient_transformation()
+        ),
+        poisoned(
+            optax.MultiSteps(
+                optax.adam(1e-2), 2, should_skip_update_fn=optax.skip_not_finite
+            ).gradient_transformation()
+        ),
+        steps=30,
+        extra_args=lambda params, step: {"step": step},
+    )
