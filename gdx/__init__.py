@@ -108,7 +108,6 @@ from gdx.optimizers.ademamix import ademamix as ademamix
 from gdx.optimizers.ademamix import simplified_ademamix as simplified_ademamix
 from gdx.optimizers.adopt import adopt as adopt
 from gdx.optimizers.cocob import cocob as cocob
-from gdx.optimizers.dadapt import DAdaptAdamWState as DAdaptAdamWState
 from gdx.optimizers.dadapt import dadapt_adamw as dadapt_adamw
 from gdx.optimizers.dog import dog as dog
 from gdx.optimizers.dog import dowg as dowg
@@ -120,8 +119,6 @@ from gdx.optimizers.layerwise import lars as lars
 from gdx.optimizers.lbfgs import lbfgs as lbfgs
 from gdx.optimizers.lion import lion as lion
 from gdx.optimizers.madgrad import madgrad as madgrad
-from gdx.optimizers.momo import MomoAdamState as MomoAdamState
-from gdx.optimizers.momo import MomoState as MomoState
 from gdx.optimizers.momo import momo as momo
 from gdx.optimizers.momo import momo_adam as momo_adam
 from gdx.optimizers.muon import muon as muon
@@ -131,7 +128,6 @@ from gdx.optimizers.optimistic import optimistic_adam as optimistic_adam
 from gdx.optimizers.optimistic import optimistic_adam_v2 as optimistic_adam_v2
 from gdx.optimizers.optimistic import optimistic_gradient_descent as optimistic_gradient_descent
 from gdx.optimizers.polyak_sgd import polyak_sgd as polyak_sgd
-from gdx.optimizers.prodigy import ProdigyState as ProdigyState
 from gdx.optimizers.prodigy import prodigy as prodigy
 from gdx.optimizers.rmsprop import rmsprop as rmsprop
 from gdx.optimizers.schedule_free import ScheduleFreeState as ScheduleFreeState
@@ -227,8 +223,12 @@ from gdx.transforms.linesearch.zoom import ZoomLinesearchInfo as ZoomLinesearchI
 from gdx.transforms.linesearch.zoom import scale_by_zoom_linesearch as scale_by_zoom_linesearch
 from gdx.transforms.lr_free.cocob import COCOBState as COCOBState
 from gdx.transforms.lr_free.cocob import scale_by_cocob as scale_by_cocob
+from gdx.transforms.lr_free.dadapt import DAdaptAdamWState as DAdaptAdamWState
 from gdx.transforms.lr_free.dog import DoGState as DoGState
 from gdx.transforms.lr_free.dog import DoWGState as DoWGState
+from gdx.transforms.lr_free.momo import MomoAdamState as MomoAdamState
+from gdx.transforms.lr_free.momo import MomoState as MomoState
+from gdx.transforms.lr_free.prodigy import ProdigyState as ProdigyState
 from gdx.transforms.madgrad import MadgradState as MadgradState
 from gdx.transforms.madgrad import scale_by_madgrad as scale_by_madgrad
 from gdx.transforms.momentum import EmaState as EmaState

@@ -1,29 +1,11 @@
-"""D-Adaptation for AdamW: learning-rate-free AdamW by estimating the distance to the solution."""
-
-from typing import Any, NamedTuple, cast
+"""D-Adaptation AdamW, the named optimizer: learning-rate-free AdamW (`scale_by_dadapt_adamw`)."""
 
 import jax
-import jax.numpy as jnp
 
 from gdx._common import checks
-from gdx._common.dtypes import cast_like, promoted, promoted_py, scalar_dtype, tree_zeros_like
-from gdx._common.moments import adam_step_scale, safe_increment, zero_count
-from gdx._common.tree_math import array_vdot as tree_vdot
-from gdx._common.tree_math import tree_abs_sum
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
-from gdx.optimizers.prodigy import _validate_betas
-
-
-class DAdaptAdamWState(NamedTuple):
-    """State of `dadapt_adamw`, optax's layout: AdamW moments, the weighted gradient sum `s`,
-    the distance estimate `d`, the weighted numerator of `d` and an int32 count."""
-
-    exp_avg: Updates
-    exp_avg_sq: Updates
-    grad_sum: Updates
-    estim_lr: jax.Array
-    numerator_weighted: jax.Array
-    count: jax.Array
+from gdx.core import GradientTransformation, ScalarOrSchedule
+from gdx.transforms.lr_free.dadapt import DAdaptAdamWState as DAdaptAdamWState  # its old import path
+from gdx.transforms.lr_free.dadapt import scale_by_dadapt_adamw
 
 
 @checks.called_as("dadapt_adamw")
@@ -36,22 +18,11 @@ def dadapt_adamw(
 ) -> GradientTransformation:
     """Learning-rate-free AdamW by D-Adaptation: the step size `d` is estimated on the fly.
 
-    Update rule (`lr_t` the learning rate multiplier at count `t`, `b1, b2 = betas`,
-    `c = sqrt(b2)`; `m`, `v`, `s` hold the step size inside them)::
-
-        dlr = d * lr_t * sqrt(1 - b2**t) / (1 - b1**t)
-        r   <- c * r + (1 - c) * dlr * <g, s / (sqrt(v) + eps)>     # s, v before this step
-        m   <- b1 * m + (1 - b1) * dlr * g
-        v   <- b2 * v + (1 - b2) * g**2
-        s   <- c * s + (1 - c) * dlr * g
-        d   <- max(d, r / ((1 - c) * ||s||_1))                       # d kept while ||s||_1 == 0
-        u   <- -weight_decay * dlr * x - m / (sqrt(v) + eps)
-
-    Differences from optax (deliberate): while `||s||_1 == 0` (all gradients so
-    far zero) `d` is kept, as the authors' PyTorch code does, where optax's `d`
-    becomes NaN (0/0); scalar state is kept in the params' highest float dtype
-    (optax's changes dtype after one step on mixed float32/bfloat16 trees,
-    which breaks `jit` loops), and per-leaf state keeps its leaf's dtype.
+    Update rule: `scale_by_dadapt_adamw`'s, which this returns as it is (the
+    learning rate multiplies `d` inside the rule, so there is nothing to chain):
+    AdamW whose first moment and gradient sum `s` carry the step size
+    `d * lr_t`, and `d` raised to the distance estimated from `<g, s / (sqrt(v) + eps)>`
+    over `||s||_1`.
 
     Args:
       learning_rate: a multiplier of the estimated step size (number >= 0 or a
@@ -62,101 +33,9 @@ def dadapt_adamw(
       weight_decay: decoupled (AdamW) weight decay, >= 0. Default 0.
 
     Returns:
-      A `GradientTransformation` with state `DAdaptAdamWState`; `update` needs `params`.
+      `scale_by_dadapt_adamw(...)`, with optax's state `DAdaptAdamWState`; `update` needs `params`.
 
     Reference: Defazio & Mishchenko, "Learning-Rate-Free Learning by
     D-Adaptation", ICML 2023 (arXiv:2301.07733), the Adam variant.
     """
-    who = "dadapt_adamw"
-    checks.learning_rate(who, learning_rate)
-    beta1, beta2 = _validate_betas(who, betas)
-    checks.non_negative(who, "eps", eps)
-    checks.positive(who, "estim_lr0", estim_lr0)
-    checks.non_negative(who, "weight_decay", weight_decay)
-    sum_decay = beta2**0.5
-
-    def init(params):
-        checks.check_float_params(params, who=who)
-        dtype = scalar_dtype(params)
-        return DAdaptAdamWState(
-            exp_avg=tree_zeros_like(params),
-            exp_avg_sq=tree_zeros_like(params),
-            grad_sum=tree_zeros_like(params),
-            estim_lr=jnp.asarray(estim_lr0, dtype),
-            numerator_weighted=jnp.zeros([], dtype),
-            count=zero_count(),
-        )
-
-    def update(updates, state, params=None, **extra_args):
-        del extra_args
-        checks.require_params(who, params)
-        checks.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
-        count_inc = safe_increment(state.count)
-        multiplier = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        d = state.estim_lr
-        dlr = adam_step_scale(d, multiplier, beta1, beta2, count_inc).astype(state.numerator_weighted.dtype)
-        weighted_sum = jax.tree.map(
-            lambda s, eas: promoted_py(jnp.divide, s, promoted_py(jnp.add, jnp.sqrt(eas), eps)),
-            state.grad_sum,
-            state.exp_avg_sq,
-        )
-        numerator_term = tree_vdot(updates, weighted_sum)
-        exp_avg = jax.tree.map(
-            lambda ea, g: promoted_py(
-                jnp.add,
-                promoted_py(jnp.multiply, beta1, ea),
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - beta1, dlr), g),
-            ),
-            state.exp_avg,
-            updates,
-        )
-        exp_avg_sq = jax.tree.map(
-            lambda eas, g: promoted_py(
-                jnp.add,
-                promoted_py(jnp.multiply, beta2, eas),
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - beta2, g), g),
-            ),
-            state.exp_avg_sq,
-            updates,
-        )
-        grad_sum = jax.tree.map(
-            lambda s, g: promoted_py(
-                jnp.add,
-                promoted_py(jnp.multiply, sum_decay, s),
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - sum_decay, dlr), g),
-            ),
-            state.grad_sum,
-            updates,
-        )
-        grad_sum_l1 = tree_abs_sum(grad_sum)
-        numerator = promoted_py(
-            jnp.add,
-            promoted_py(jnp.multiply, sum_decay, state.numerator_weighted),
-            promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - sum_decay, dlr), numerator_term),
-        )
-        estimate = promoted_py(jnp.divide, numerator, promoted_py(jnp.multiply, 1 - sum_decay, grad_sum_l1))
-        # optax: 0/0 = NaN here while every gradient so far is zero; PyTorch D-Adaptation skips the step.
-        raised = promoted(jnp.maximum, d, estimate)
-        new_d = jnp.where(grad_sum_l1 == 0, d.astype(raised.dtype), raised)
-        new_updates = jax.tree.map(
-            lambda ea, eas, p, g: promoted_py(
-                jnp.subtract,
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, (-cast(Any, weight_decay)), dlr), p),
-                promoted_py(jnp.divide, ea, promoted_py(jnp.add, jnp.sqrt(eas), eps)),
-            ).astype(g.dtype),
-            exp_avg,
-            exp_avg_sq,
-            params,
-            updates,
-        )
-        new_state = DAdaptAdamWState(
-            exp_avg=cast_like(exp_avg, state.exp_avg),
-            exp_avg_sq=cast_like(exp_avg_sq, state.exp_avg_sq),
-            grad_sum=cast_like(grad_sum, state.grad_sum),
-            estim_lr=new_d.astype(d.dtype),
-            numerator_weighted=numerator.astype(state.numerator_weighted.dtype),
-            count=count_inc,
-        )
-        return new_updates, new_state
-
-    return GradientTransformationExtraArgs(init, update)
+    return scale_by_dadapt_adamw(learning_rate, betas, eps, estim_lr0, weight_decay)

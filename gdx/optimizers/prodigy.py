@@ -1,29 +1,11 @@
-"""Prodigy: learning-rate-free AdamW that estimates the distance to the solution."""
-
-from typing import Any, NamedTuple, cast
+"""Prodigy, the named optimizer: learning-rate-free AdamW (`scale_by_prodigy` under optax's name)."""
 
 import jax
-import jax.numpy as jnp
 
 from gdx._common import checks
-from gdx._common.dtypes import cast_like, promoted, promoted_py, scalar_dtype, tree_copy, tree_zeros_like
-from gdx._common.moments import adam_step_scale, safe_increment, zero_count
-from gdx._common.tree_math import array_vdot as tree_vdot
-from gdx._common.tree_math import tree_abs_sum
-from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
-
-
-class ProdigyState(NamedTuple):
-    """State of `prodigy`, optax's layout: AdamW moments, the weighted gradient sum, the
-    initial params, the distance estimate `d`, the weighted numerator of `d` and an int32 count."""
-
-    exp_avg: Updates
-    exp_avg_sq: Updates
-    grad_sum: Updates
-    params0: Updates
-    estim_lr: jax.Array
-    numerator_weighted: jax.Array
-    count: jax.Array
+from gdx.core import GradientTransformation, ScalarOrSchedule
+from gdx.transforms.lr_free.prodigy import ProdigyState as ProdigyState  # its old import path
+from gdx.transforms.lr_free.prodigy import scale_by_prodigy
 
 
 @checks.called_as("prodigy")
@@ -39,22 +21,10 @@ def prodigy(
 ) -> GradientTransformation:
     """Learning-rate-free AdamW: Prodigy estimates the step size `d` on the fly.
 
-    Update rule (`lr_t` the learning rate multiplier at count `t`, `x_0` the
-    params at `init`, `b1, b2 = betas`, `b3 = beta3` or `sqrt(b2)`)::
-
-        dlr  = d * lr_t * sqrt(1 - b2**t) / (1 - b1**t)
-        m    <- b1 * m + (1 - b1) * d * g
-        v    <- b2 * v + (1 - b2) * (d * g)**2
-        s    <- b3 * s + (d / d0) * dlr * d * g          # d / d0 * d * d * g with safeguard_warmup
-        r    <- b3 * r + (d / d0) * dlr * <g, x_0 - x>
-        d_new = max(d, estim_lr_coef * r / ||s||_1)      # d_new = d while ||s||_1 == 0
-        u    <- -weight_decay * dlr * x - dlr * m / (sqrt(v) + d_new * eps)
-
-    Differences from optax (deliberate): while `||s||_1 == 0` (all gradients so
-    far zero) `d` is kept, as in the authors' PyTorch code, where optax's `d`
-    becomes NaN (0/0); scalar state is kept in the params' highest float dtype
-    (optax's changes dtype after one step on mixed float32/bfloat16 trees,
-    which breaks `jit` loops), and per-leaf state keeps its leaf's dtype.
+    Update rule: `scale_by_prodigy`'s, which this returns as it is (the learning
+    rate multiplies `d` inside the rule, so there is nothing to chain): AdamW
+    moments of `d * g`, and `d` raised to the distance estimated from
+    `<g, x_0 - x>` over the weighted gradient sum.
 
     Args:
       learning_rate: a multiplier of the estimated step size (number >= 0 or a
@@ -69,119 +39,11 @@ def prodigy(
         a warmup schedule). Default False.
 
     Returns:
-      A `GradientTransformation` with state `ProdigyState`; `update` needs `params`.
+      `scale_by_prodigy(...)`, with optax's state `ProdigyState`; `update` needs `params`.
 
     Reference: Mishchenko & Defazio, "Prodigy: An Expeditiously Adaptive
     Parameter-Free Learner", ICML 2024 (arXiv:2306.06101).
     """
-    who = "prodigy"
-    checks.learning_rate(who, learning_rate)
-    beta1, beta2 = _validate_betas(who, betas)
-    if beta3 is not None:
-        checks.decay_rate(who, "beta3", beta3)
-    checks.non_negative(who, "eps", eps)
-    checks.positive(who, "estim_lr0", estim_lr0)
-    checks.positive(who, "estim_lr_coef", estim_lr_coef)
-    checks.non_negative(who, "weight_decay", weight_decay)
-    sum_decay = beta2**0.5 if beta3 is None else beta3
-
-    def init(params):
-        checks.check_float_params(params, who=who)
-        dtype = scalar_dtype(params)
-        return ProdigyState(
-            exp_avg=tree_zeros_like(params),
-            exp_avg_sq=tree_zeros_like(params),
-            grad_sum=tree_zeros_like(params),
-            params0=tree_copy(params),
-            estim_lr=jnp.asarray(estim_lr0, dtype),
-            numerator_weighted=jnp.zeros([], dtype),
-            count=zero_count(),
-        )
-
-    def update(updates, state, params=None, **extra_args):
-        del extra_args
-        checks.require_params(who, params)
-        checks.check_same_structure(updates, state.exp_avg, who=who, what="state.exp_avg")
-        count_inc = safe_increment(state.count)
-        multiplier = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        d = state.estim_lr
-        dlr = adam_step_scale(d, multiplier, beta1, beta2, count_inc).astype(d.dtype)
-        scaled_grads = jax.tree.map(lambda g: promoted_py(jnp.multiply, d, g), updates)
-        distance = jax.tree.map(jnp.subtract, state.params0, params)
-        numerator_term = tree_vdot(updates, distance)
-        exp_avg = jax.tree.map(
-            lambda ea, dg: promoted_py(
-                jnp.add, promoted_py(jnp.multiply, beta1, ea), promoted_py(jnp.multiply, 1 - beta1, dg)
-            ),
-            state.exp_avg,
-            scaled_grads,
-        )
-        exp_avg_sq = jax.tree.map(
-            lambda eas, dg: promoted_py(
-                jnp.add,
-                promoted_py(jnp.multiply, beta2, eas),
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - beta2, dg), dg),
-            ),
-            state.exp_avg_sq,
-            scaled_grads,
-        )
-        sum_weight = d if safeguard_warmup else dlr
-        grad_sum = jax.tree.map(
-            lambda s, dg: promoted_py(
-                jnp.add,
-                promoted_py(jnp.multiply, sum_decay, s),
-                promoted_py(jnp.divide, promoted_py(jnp.multiply, sum_weight, dg), estim_lr0),
-            ),
-            state.grad_sum,
-            scaled_grads,
-        )
-        numerator = promoted_py(
-            jnp.add,
-            promoted_py(jnp.multiply, sum_decay, state.numerator_weighted),
-            promoted_py(
-                jnp.multiply,
-                promoted_py(jnp.multiply, promoted_py(jnp.divide, d, estim_lr0), dlr),
-                numerator_term,
-            ),
-        )
-        denominator = tree_abs_sum(grad_sum)
-        estimate = promoted_py(jnp.divide, promoted_py(jnp.multiply, estim_lr_coef, numerator), denominator)
-        # optax: 0/0 = NaN here while every gradient so far is zero; PyTorch Prodigy skips the step.
-        raised = promoted(jnp.maximum, d, estimate)
-        new_d = jnp.where(denominator == 0, d.astype(raised.dtype), raised)
-        new_updates = jax.tree.map(
-            lambda ea, eas, p, g: promoted_py(
-                jnp.subtract,
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, (-cast(Any, weight_decay)), dlr), p),
-                promoted_py(
-                    jnp.divide,
-                    promoted_py(jnp.multiply, dlr, ea),
-                    promoted_py(jnp.add, jnp.sqrt(eas), promoted_py(jnp.multiply, new_d, eps)),
-                ),
-            ).astype(g.dtype),
-            exp_avg,
-            exp_avg_sq,
-            params,
-            updates,
-        )
-        new_state = ProdigyState(
-            exp_avg=cast_like(exp_avg, state.exp_avg),
-            exp_avg_sq=cast_like(exp_avg_sq, state.exp_avg_sq),
-            grad_sum=cast_like(grad_sum, state.grad_sum),
-            params0=state.params0,
-            estim_lr=new_d.astype(d.dtype),
-            numerator_weighted=numerator.astype(state.numerator_weighted.dtype),
-            count=count_inc,
-        )
-        return new_updates, new_state
-
-    return GradientTransformationExtraArgs(init, update)
-
-
-def _validate_betas(who: str, betas: Any) -> tuple[Any, Any]:
-    if not isinstance(betas, tuple | list) or len(betas) != 2:
-        raise ValueError(f"{who}: betas must be a pair (b1, b2), got {betas!r}")
-    beta1, beta2 = betas
-    checks.decay_rate(who, "betas[0]", beta1)
-    checks.decay_rate(who, "betas[1]", beta2)
-    return beta1, beta2
+    return scale_by_prodigy(
+        learning_rate, betas, beta3, eps, estim_lr0, estim_lr_coef, weight_decay, safeguard_warmup
+    )

@@ -20,6 +20,7 @@ import optax
 import pytest
 
 import gdx
+from tests.parity.harness import optax_promotion
 from tests.test_contract import mixed_params, quadratic_loss, quadratic_params
 
 BAD = [
@@ -232,3 +233,38 @@ def test_momo_with_weight_decay_takes_the_proximal_step(name, adapt):
     want = numpy_momo(x0, steps, lr, weight_decay, lower_bound, adapt, beta=0.8, adam=adam)
     # float32 against float64 over 30 steps: agreement to ~1e-5 relative, not bit for bit.
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+# The learning-rate-free recipes whose learning rate is inside the rule return their `scale_by_*`
+# as it is: the same numbers, optax's single-NamedTuple state, and errors in the caller's name.
+RULES = {
+    "prodigy": gdx.transforms.scale_by_prodigy,
+    "dadapt_adamw": gdx.transforms.scale_by_dadapt_adamw,
+    "momo": gdx.transforms.scale_by_momo,
+    "momo_adam": gdx.transforms.scale_by_momo_adam,
+}
+
+
+@pytest.mark.parametrize("name", RULES)
+def test_recipe_is_its_scale_by_rule_under_optax_name(name):
+    recipe, rule = getattr(gdx, name)(0.1), RULES[name](0.1)
+    params = quadratic_params()
+    value, grads = jax.value_and_grad(quadratic_loss)(params)
+    extra = {"value": value} if name.startswith("momo") else {}
+    recipe_state, rule_state = recipe.init(params), rule.init(params)
+    with optax_promotion():
+        optax_state = getattr(optax.contrib, name)(0.1).init(params)
+    assert type(recipe_state) is type(rule_state) and recipe_state._fields == optax_state._fields
+    for _ in range(3):
+        recipe_updates, recipe_state = recipe.update(grads, recipe_state, params, **extra)
+        rule_updates, rule_state = rule.update(grads, rule_state, params, **extra)
+        for a, b in zip(
+            jax.tree.leaves((recipe_updates, recipe_state)), jax.tree.leaves((rule_updates, rule_state))
+        ):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=f"^{name}: weight_decay"):
+        getattr(gdx, name)(weight_decay=-1.0)
+    with pytest.raises(ValueError, match=f"^scale_by_{name}: weight_decay"):
+        RULES[name](weight_decay=-1.0)
+    with pytest.raises(ValueError, match=f"^scale_by_{name} needs params"):
+        rule.update(grads, rule_state, value=value)
