@@ -14,7 +14,7 @@ import jax.scipy.stats.norm
 from gdx._common.dtypes import promote, promoted
 
 
-def _to_rank(x: jax.Array, ndim: int) -> jax.Array:
+def _to_rank(x: jax.typing.ArrayLike, ndim: int) -> jax.Array:
     """`x` with leading size-1 axes up to `ndim`: numpy's rank promotion, written out."""
     return jnp.reshape(x, (1,) * (ndim - jnp.ndim(x)) + jnp.shape(x))
 
