@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -376,12 +375,8 @@ def run(mode: str, out_dir: str, models: tuple[str, ...] = ("lm", "deep", "resne
                 row.update(group="flax", tree=describe(model, size), model=model, optimizer=opt)
                 results["rows"].append(row)
                 report.print_row(row)
-            partial = os.path.join(out_dir, f".{label}-partial.json")  # kept until the run ends
-            os.makedirs(out_dir, exist_ok=True)
-            with open(partial, "w") as f:
-                json.dump(results, f, indent=1, default=str)
+            report.write_partial(results, out_dir)
     report.write(results, out_dir, latest=False)
-    os.remove(partial)
     return results
 
 

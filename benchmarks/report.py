@@ -189,9 +189,22 @@ def plot(results: dict, path: str) -> bool:
     return True
 
 
+def write_partial(results: dict, out_dir: str) -> str:
+    """Writes the rows so far to `.<mode>-partial.json` (a run cut off by a time limit keeps
+    them; `write` removes the file); returns its path."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f".{results['mode']}-partial.json")
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    return path
+
+
 def write(results: dict, out_dir: str, latest: bool = True) -> str:
     """Writes `<date>-<machine>-<mode>[-N].{json,md,png}` and, with `latest`, `latest.md`; the stem."""
     os.makedirs(out_dir, exist_ok=True)
+    partial = os.path.join(out_dir, f".{results['mode']}-partial.json")
+    if os.path.exists(partial):
+        os.remove(partial)
     m = results["machine"]
     kind = "" if m["device_kind"].lower() == m["backend"] else f"-{m['device_kind']}"
     machine = re.sub(r"[^A-Za-z0-9]+", "-", f"{m['backend']}{kind}-{m['cpu_count']}cores").strip("-")

@@ -87,6 +87,7 @@ def run(
             row.update(fields)
             results["rows"].append(row)
             report.print_row(row)
+        report.write_partial(results, out_dir)
 
     trees: list[tuple[str, tuple, int, int]] = [
         (f"{n} x {report.human(size)}", ("leaves", n, size), n, n * size) for n, size in config["shapes"]
