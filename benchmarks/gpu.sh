@@ -44,7 +44,7 @@ else
         || { echo "gpu.sh: jax sees no GPU" >&2; exit 1; }
     export JAX_PLATFORMS=cuda
     RUN_ARGS=(--quick --only update --time-limit 60)
-    FLAX_ARGS=(--gpu)
+    FLAX_ARGS=(--gpu --models lm,resnet,deep)  # deep last: its compiles ran past 120 s on an H200
     CHECK_ARGS=()
     LIMIT=(90 60 220 150)  # seconds per part: 520 s, plus the install
 fi
