@@ -7,8 +7,9 @@ ratio leaned its way; the cause inside XLA:CPU is not known). Here:
 - every implementation (and the bandwidth probe) is built, compiled and run in
   a fresh `spawn`ed worker process, so no executable shares a process, an
   allocator or a compilation cache with another;
-- compiles run one at a time (no two compete for the cores), each with a
-  deadline; a worker past it is killed (a process can be, a thread could not);
+- every worker imports first; then compiles run one at a time (no import and no
+  other compile competes for the cores), each with a deadline; a worker past it
+  is killed (a process can be, a thread could not);
 - the timed steps are interleaved: in repetition block `r` the parent asks each
   worker in turn, in an order rotated by `r`, for `steps` timed steps, so a
   drift of the machine hits every implementation;
@@ -59,8 +60,10 @@ def _worker(conn: Any, build: Build, evict_elements: int) -> None:
         import jax
 
         module, name = build.target.split(":")
+        make_case = getattr(importlib.import_module(module), name)
+        conn.send({"imported": True})  # so no import competes with another worker's compile
         conn.recv()  # "compile": compiles run one at a time, when the parent says so
-        case = getattr(importlib.import_module(module), name)(**build.kwargs)
+        case = make_case(**build.kwargs)
         start = time.perf_counter()
         compiled = case.fn.lower(*case.carry, *case.const).compile()
         seconds = time.perf_counter() - start
@@ -121,6 +124,20 @@ def measure(
     try:
         for impl, (process, conn) in workers.items():
             rows[impl] = {"impl": impl, "compile_limit_s": limit}
+            # Every worker has imported (jax, flax, the case's module) before the first compile:
+            # imports running beside it made the first-compiled implementation's compile up to
+            # 1.5x slower (2026-12-03: optax 74 s against its A/A copy's 49 s).
+            if conn.poll(limit):
+                reply = conn.recv()
+            else:
+                process.kill()
+                reply = {"error": f"imports took over {limit:.0f} s"}
+            if "error" in reply:
+                reply.pop("traceback", None)
+                rows[impl].update(reply)
+        for impl, (process, conn) in workers.items():
+            if "error" in rows[impl]:
+                continue
             conn.send("compile")
             start = time.perf_counter()
             # The deadline covers the build too (params, init) but not the worker's imports.

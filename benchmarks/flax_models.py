@@ -21,7 +21,10 @@ with weight decay masked to kernels, ndim > 1), `lamb`.
 Implementations: `optax`, `optax (A/A)` (a second copy: the noise level), `gdx`
 (`optax.` -> `gdx.`), `fuse` (`gdx.fuse(tx)` inside `nnx.Optimizer` / `TrainState`),
 `flat` (`gdx.flat.ravel`: params as one buffer, the model sees `unravel(flat)`;
-only for optimizers without per-leaf reductions or per-leaf masks: adamw, clip+adamw).
+only for optimizers without per-leaf reductions or per-leaf masks: adamw, clip+adamw),
+and `sgd floor` (the same step with `optax.sgd`: the model's own cost). The note column
+gives each implementation's optimizer part (its time minus the sgd floor's) as a ratio to
+optax's optimizer part, since the model's forward and backward pass is the same in all.
 
 Every step is jitted with its params, optimizer state and batch statistics donated.
 The losses of every step are compared with optax's: `loss_max_abs_diff`.
@@ -50,7 +53,10 @@ from benchmarks.cases import AA, Case  # noqa: E402
 
 OPTIMIZERS = ("adamw", "clip+adamw", "inject+mask", "lamb")
 FLAT_OPTIMIZERS = ("adamw", "clip+adamw")  # no per-leaf reduction, no per-leaf mask
-IMPLEMENTATIONS = ("optax", AA, "gdx", "fuse", "flat")
+# The same step with optax.sgd, the cheapest optimizer: its compile and step time are the
+# model's own (forward, backward, state plumbing), so `optimizer_part` can subtract them.
+SGD_FLOOR = "sgd floor"
+IMPLEMENTATIONS = ("optax", AA, "gdx", "fuse", "flat", SGD_FLOOR)
 
 # Model sizes per mode. lm: (blocks, width, vocab, seq, batch); deep: (blocks, width, batch);
 # resnet: (stage widths, blocks per stage, image size, batch).
@@ -103,6 +109,8 @@ def _tx(impl: str, opt: str) -> tuple[Any, Any]:
     """`(tx, lib)` of an implementation."""
     if impl in ("optax", AA):
         return make_optimizer(optax, opt), optax
+    if impl == SGD_FLOOR:
+        return optax.sgd(1e-3), optax
     if impl == "fuse" and opt == "inject+mask":
         # fuse does not run inject_hyperparams itself (it rejects it, naming the member);
         # fused inside it, the hyperparameters stay in the state as optax's do.
@@ -352,8 +360,29 @@ def loss_agreement(rows: dict[str, dict]) -> None:
             continue
         row["loss_final"] = losses[-1]
         row["loss_first"] = losses[0]
-        if reference is not None and len(reference) == len(losses):
+        if reference is not None and len(reference) == len(losses) and row["impl"] != SGD_FLOOR:
             row["loss_max_abs_diff"] = float(np.max(np.abs(np.asarray(losses) - np.asarray(reference))))
+
+
+def optimizer_part(rows: dict[str, dict]) -> None:
+    """Adds the optimizer's own share of compile and step time (the row's minus the sgd floor's)
+    and its ratio to optax's share, as `note`: the whole-step ratios also hold the model's cost,
+    which no optimizer changes."""
+    floor, reference = rows.get(SGD_FLOOR, {}), rows.get("optax", {})
+    for impl, row in rows.items():
+        if impl in (SGD_FLOOR, "optax"):
+            continue
+        parts = []
+        for key, label in (("compile_s", "compile"), ("step_ms", "step")):
+            if None in (row.get(key), floor.get(key), reference.get(key)):
+                continue
+            own, optax_own = row[key] - floor[key], reference[key] - floor[key]
+            row[f"optimizer_{key}"] = own
+            if optax_own > 0:
+                row[f"optimizer_{key}_vs_optax"] = own / optax_own
+                parts.append(f"{label} {own / optax_own:.2f}")
+        if parts:
+            row["note"] = "optimizer part ÷ optax: " + ", ".join(parts)
 
 
 def run(mode: str, out_dir: str, models: tuple[str, ...] = ("lm", "deep", "resnet")) -> dict:
@@ -373,6 +402,7 @@ def run(mode: str, out_dir: str, models: tuple[str, ...] = ("lm", "deep", "resne
                 evict_elements=evict,
             )
             loss_agreement(rows)
+            optimizer_part(rows)
             for row in rows.values():
                 row.update(group="flax", tree=describe(model, size), model=model, optimizer=opt)
                 results["rows"].append(row)

@@ -63,12 +63,18 @@ def test_flax_models_smoke_trains_and_matches_optax(tmp_path):
     )  # fmt: skip
     (result,) = tmp_path.glob("*-smoke-flax.json")
     rows = json.loads(result.read_text())["rows"]
+    floor = {row["model"]: row for row in rows if row["impl"] == "sgd floor"}
     assert {row["model"] for row in rows} == {"lm", "deep", "resnet"}
-    assert {row["impl"] for row in rows} == {"optax", "optax (A/A)", "gdx", "fuse", "flat"}
+    assert {row["impl"] for row in rows} == {"optax", "optax (A/A)", "gdx", "fuse", "flat", "sgd floor"}
     for row in rows:
         assert "error" not in row, row
         assert {"compile_s", "step_ms", "temp_mb", "total_mb", "step_vs_optax", "leaves"} <= set(row)
         assert row["loss_final"] != row["loss_first"], row  # it trained
+        if row["impl"] == "sgd floor":  # another optimizer: the model's own cost, no loss check
+            continue
+        if row["impl"] != "optax":  # the optimizer's share: the row's time minus the floor's
+            assert row["optimizer_compile_s"] == row["compile_s"] - floor[row["model"]]["compile_s"], row
+            assert row["note"].startswith("optimizer part ÷ optax: compile "), row
         if row["impl"] in ("optax", "optax (A/A)", "gdx"):
             assert row["loss_max_abs_diff"] == 0.0, row  # gdx is optax bit for bit
         else:  # fuse and flat: float32 summation order (global norm, trust ratios, grads)
