@@ -222,6 +222,25 @@ def assert_bit_identical(got: Any, expected: Any, where: str = "") -> None:
 # <learning rate>)`, so its defaults case also covers its transform's defaults.
 
 
+def both(name: str, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """`gdx.<name>(...)` and `optax.<name>(...)` with the same arguments."""
+    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
+
+
+def check_transform(
+    name: str, kwargs: dict[str, Any], steps: int, step_size: float = -0.05, **parity: Any
+) -> None:
+    """The transform `name` chained with `scale(step_size)`, gdx against optax."""
+    # Scaled down so 100 unit-size steps keep the params in a well-conditioned range.
+    ours, theirs = both(name, **kwargs)
+    assert_parity(
+        gdx.chain(ours, gdx.scale(step_size)),
+        optax.chain(theirs, optax.scale(step_size)),
+        steps=steps,
+        **parity,
+    )
+
+
 def case_id(name: str, kwargs: dict[str, Any]) -> str:
     return f"{name}-{'-'.join(kwargs) or 'defaults'}"
 
@@ -236,10 +255,7 @@ def transform_tests(cases: list[tuple[str, dict[str, Any], int]]) -> Callable[..
 
     @pytest.mark.parametrize("name, kwargs, steps", cases, ids=[case_id(n, k) for n, k, _ in cases])
     def test_transform(name, kwargs, steps):
-        # Scaled down so 100 unit-size steps keep the params in a well-conditioned range.
-        gdx_tx = gdx.chain(getattr(gdx, name)(**kwargs), gdx.scale(-0.05))
-        optax_tx = optax.chain(getattr(optax, name)(**kwargs), optax.scale(-0.05))
-        assert_parity(gdx_tx, optax_tx, steps=steps)
+        check_transform(name, kwargs, steps)
 
     return test_transform
 
