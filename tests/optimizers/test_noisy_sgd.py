@@ -10,39 +10,6 @@ import pytest
 import gdx
 from tests.optimizers.checks import params_f32
 
-# --- hyperparameter validation --------------------------------------------------------------------
-
-BAD_CASES = [
-    ("noisy_sgd", dict(learning_rate=-1.0), "learning_rate"),
-    ("noisy_sgd", dict(learning_rate=1e-2, eta=-0.01), "eta"),
-    ("noisy_sgd", dict(learning_rate=1e-2, gamma=-0.5), "gamma"),
-    ("add_noise", dict(eta=-1.0, gamma=0.55), "eta"),
-]
-
-
-@pytest.mark.parametrize(
-    "name, kwargs, argument", BAD_CASES, ids=[f"{n}-{a}={list(k.values())[-1]}" for n, k, a in BAD_CASES]
-)
-def test_bad_hyperparameter_raises_naming_the_argument(name, kwargs, argument):
-    with pytest.raises(ValueError, match=rf"^{name}: {argument} must be"):
-        getattr(gdx, name)(**kwargs)
-
-
-# --- params and grads -------------------------------------------------------------------------------
-
-NAMED = {
-    "noisy_sgd": lambda: gdx.noisy_sgd(1e-2, key=0),
-}
-
-
-@pytest.mark.parametrize("dtype", [jnp.int32, jnp.bool_], ids=["int32", "bool"])
-@pytest.mark.parametrize("name", NAMED)
-def test_non_float_params_raise_type_error_at_init(name, dtype):
-    params = {"w": jnp.ones(3), "steps": jnp.zeros(2, dtype)}
-    with pytest.raises(TypeError, match=rf"{name}: params leaf at \['steps'\]"):
-        NAMED[name]().init(params)
-
-
 # --- noise ------------------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import gdx
-from tests.parity.harness import make_params
 
 BAD_HYPERPARAMETERS = [
     ("sophia", dict(learning_rate=0.1), "b1", 1.0),
@@ -24,49 +23,6 @@ BAD_HYPERPARAMETERS = [
 def test_bad_hyperparameters_are_rejected_naming_the_argument(name, base, argument, value):
     with pytest.raises(ValueError, match=rf"{name}: {argument} must be"):
         getattr(gdx, name)(**{**base, argument: value})
-
-
-# --- transformations outside the contract suite: jit once, dtypes kept, state of arrays ----
-
-MIXED = make_params(0)  # float32 leaves and a bfloat16 one
-
-
-def objective(params):
-    return sum(
-        jnp.sum(0.5 * x.astype(jnp.float32) ** 2 + 0.1 * x.astype(jnp.float32) ** 4)
-        for x in jax.tree.leaves(params)
-    )
-
-
-TRANSFORMS = {
-    "sophia": (lambda: gdx.sophia(0.01, update_interval=2), lambda p: p, {"obj_fn": objective}),
-}
-
-
-@pytest.mark.parametrize("name", sorted(TRANSFORMS))
-def test_jits_once_keeps_dtypes_and_state_is_arrays(name):
-    make, grads_of, extra = TRANSFORMS[name]
-    tx, traces = make(), []
-
-    @jax.jit
-    def step(params, state):
-        traces.append(1)
-        updates, state = tx.update(grads_of(params), state, params, **extra)
-        return gdx.apply_updates(params, updates), state, updates
-
-    params, state = MIXED, tx.init(MIXED)
-    for _ in range(3):
-        params, new_state, updates = step(params, state)
-        assert jax.tree.structure(new_state) == jax.tree.structure(state)
-        for before, after in zip(jax.tree.leaves(state), jax.tree.leaves(new_state)):
-            assert (
-                isinstance(after, jax.Array) and before.dtype == after.dtype and before.shape == after.shape
-            )
-        state = new_state
-    assert len(traces) == 1
-    for update, param in zip(jax.tree.leaves(updates), jax.tree.leaves(MIXED)):
-        assert update.dtype == param.dtype and update.shape == param.shape
-        assert bool(jnp.all(jnp.isfinite(update.astype(jnp.float32))))
 
 
 # --- Sophia ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 import gdx
 
@@ -209,3 +210,95 @@ def assert_bit_identical(got: Any, expected: Any, where: str = "") -> None:
             np.testing.assert_array_equal(a.view(f"u{a.itemsize}"), b.view(f"u{b.itemsize}"), err_msg=at)
         else:
             np.testing.assert_array_equal(a, b, err_msg=at)
+
+
+# --- the parametrized tests of a family module -------------------------------------------------
+#
+# A family's parity module holds its case tables and takes its tests from these factories, e.g.
+# `test_transform = transform_tests(TRANSFORM_CASES)`: the body is written once here, the cases
+# stay with the family (and keep their ids there). Main cases run 100 steps; variants fewer
+# (compile time dominates a case, so each non-default case also takes a schedule as learning rate
+# where the optimizer accepts one). A named optimizer is exactly `chain(<its transform>,
+# <learning rate>)`, so its defaults case also covers its transform's defaults.
+
+
+def both(name: str, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """`gdx.<name>(...)` and `optax.<name>(...)` with the same arguments."""
+    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
+
+
+def check_transform(
+    name: str, kwargs: dict[str, Any], steps: int, step_size: float = -0.05, **parity: Any
+) -> None:
+    """The transform `name` chained with `scale(step_size)`, gdx against optax."""
+    # Scaled down so 100 unit-size steps keep the params in a well-conditioned range.
+    ours, theirs = both(name, **kwargs)
+    assert_parity(
+        gdx.chain(ours, gdx.scale(step_size)),
+        optax.chain(theirs, optax.scale(step_size)),
+        steps=steps,
+        **parity,
+    )
+
+
+def case_id(name: str, kwargs: dict[str, Any]) -> str:
+    return f"{name}-{'-'.join(kwargs) or 'defaults'}"
+
+
+def decaying(count: jax.Array) -> jax.Array:
+    """The schedule the variant cases take as learning rate."""
+    return 1e-2 * 0.99 ** count.astype(jnp.float32)
+
+
+def transform_tests(cases: list[tuple[str, dict[str, Any], int]]) -> Callable[..., None]:
+    """`(transform name, kwargs, steps)` cases: the transform chained with a small step, vs optax."""
+
+    @pytest.mark.parametrize("name, kwargs, steps", cases, ids=[case_id(n, k) for n, k, _ in cases])
+    def test_transform(name, kwargs, steps):
+        check_transform(name, kwargs, steps)
+
+    return test_transform
+
+
+def optimizer_defaults_tests(names: list[str]) -> Callable[..., None]:
+    """Named optimizers with their defaults at learning rate 1e-2, 100 steps."""
+
+    @pytest.mark.parametrize("name", names)
+    def test_optimizer_defaults(name):
+        assert_parity(getattr(gdx, name)(1e-2), getattr(optax, name)(1e-2), steps=100)
+
+    return test_optimizer_defaults
+
+
+def optimizer_schedule_tests(cases: list[tuple[str, dict[str, Any]]]) -> Callable[..., None]:
+    """`(optimizer name, kwargs)` cases with `decaying` as learning rate, 50 steps."""
+
+    @pytest.mark.parametrize("name, kwargs", cases, ids=[case_id(n, k) for n, k in cases])
+    def test_optimizer_variant_with_schedule(name, kwargs):
+        # optax adds a scheduled (float32) decay to bfloat16 grads in float32, so its adadelta
+        # state turns float32 for a bfloat16 leaf and its own scan fails: float32 params there.
+        params = make_params(bfloat16=name != "adadelta")
+        gdx_tx, optax_tx = getattr(gdx, name)(decaying, **kwargs), getattr(optax, name)(decaying, **kwargs)
+        assert_parity(gdx_tx, optax_tx, steps=50, params=params)
+
+    return test_optimizer_variant_with_schedule
+
+
+def optimizer_number_tests(cases: list[tuple[str, dict[str, Any]]]) -> Callable[..., None]:
+    """`(optimizer name, kwargs)` cases at learning rate 1e-2 (for those that take no schedule)."""
+
+    @pytest.mark.parametrize("name, kwargs", cases, ids=[n for n, _ in cases])
+    def test_optimizer_variant(name, kwargs):
+        assert_parity(getattr(gdx, name)(1e-2, **kwargs), getattr(optax, name)(1e-2, **kwargs), steps=50)
+
+    return test_optimizer_variant
+
+
+def large_gradient_tests(names: list[str]) -> Callable[..., None]:
+    """Named optimizers at learning rate 1e-3 on gradients scaled by 1e3, 30 steps."""
+
+    @pytest.mark.parametrize("name", names)
+    def test_large_gradients_stay_in_parity(name):
+        assert_parity(getattr(gdx, name)(1e-3), getattr(optax, name)(1e-3), steps=30, grad_scale=1e3)
+
+    return test_large_gradients_stay_in_parity

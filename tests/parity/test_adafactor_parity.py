@@ -1,11 +1,9 @@
 """Adafactor against optax (params after every step, final state)."""
 
 import jax.numpy as jnp
-import optax
 import pytest
 
-import gdx
-from tests.parity.harness import assert_parity
+from tests.parity.harness import assert_parity, both
 
 MASK = {
     "dense": {"kernel": True, "bias": False},
@@ -18,10 +16,6 @@ MASK = {
 
 def decaying(count):
     return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
-
-def both(name, *args, **kwargs):
-    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
 
 
 OPTIMIZER_CASES = [

@@ -5,22 +5,7 @@ import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity
-
-
-def both(name, *args, **kwargs):
-    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
-
-
-def check_transform(name, kwargs, steps, step_size=-0.05, **parity):
-    ours, theirs = both(name, **kwargs)
-    assert_parity(
-        gdx.chain(ours, gdx.scale(step_size)),
-        optax.chain(theirs, optax.scale(step_size)),
-        steps=steps,
-        **parity,
-    )
-
+from tests.parity.harness import assert_parity, transform_tests
 
 TRANSFORM_CASES = [
     ("scale_by_factored_rms", {}, 100),
@@ -28,13 +13,7 @@ TRANSFORM_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, kwargs, steps",
-    TRANSFORM_CASES,
-    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in TRANSFORM_CASES],
-)
-def test_transform(name, kwargs, steps):
-    check_transform(name, kwargs, steps)
+test_transform = transform_tests(TRANSFORM_CASES)
 
 
 def capped_decay(step, decay_rate):

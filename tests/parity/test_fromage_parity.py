@@ -1,19 +1,13 @@
 """Fromage against optax (params after every step, final state)."""
 
 import jax.numpy as jnp
-import optax
 import pytest
 
-import gdx
-from tests.parity.harness import assert_parity
+from tests.parity.harness import assert_parity, both
 
 
 def decaying(count):
     return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
-
-def both(name, *args, **kwargs):
-    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
 
 
 OPTIMIZER_CASES = [

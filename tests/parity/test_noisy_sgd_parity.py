@@ -7,15 +7,11 @@ import optax
 import pytest
 
 import gdx
-from tests.parity.harness import TOLERANCES, make_params, optax_promotion, run_trajectory
+from tests.parity.harness import TOLERANCES, both, make_params, optax_promotion, run_trajectory
 
 
 def decaying(count):
     return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
-
-def both(name, *args, **kwargs):
-    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
 
 
 def noise_params():

@@ -6,10 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import optax.contrib
-import pytest
 
 import gdx
-from tests.parity.harness import assert_parity
+from tests.parity.harness import assert_parity, transform_tests
 
 
 def test_normalize_in_a_chain_matches_optax():
@@ -28,30 +27,10 @@ def test_normalize_keeps_a_zero_update_zero():
     np.testing.assert_array_equal(updates["w"], np.zeros(3))
 
 
-def both(name, *args, **kwargs):
-    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
-
-
-def check_transform(name, kwargs, steps, step_size=-0.05, **parity):
-    ours, theirs = both(name, **kwargs)
-    assert_parity(
-        gdx.chain(ours, gdx.scale(step_size)),
-        optax.chain(theirs, optax.scale(step_size)),
-        steps=steps,
-        **parity,
-    )
-
-
 TRANSFORM_CASES = [
     ("centralize", {}, 100),
     ("normalize_by_update_norm", {}, 100),
 ]
 
 
-@pytest.mark.parametrize(
-    "name, kwargs, steps",
-    TRANSFORM_CASES,
-    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in TRANSFORM_CASES],
-)
-def test_transform(name, kwargs, steps):
-    check_transform(name, kwargs, steps)
+test_transform = transform_tests(TRANSFORM_CASES)

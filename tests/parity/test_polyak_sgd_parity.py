@@ -2,11 +2,9 @@
 
 import jax
 import jax.numpy as jnp
-import optax
 import pytest
 
-import gdx
-from tests.parity.harness import assert_parity, make_params
+from tests.parity.harness import assert_parity, both, check_transform, make_params
 
 
 def decaying(count):
@@ -23,20 +21,6 @@ def half_squared_norm(params, step):
     del step
     leaves = [p for p in jax.tree.leaves(params) if p.dtype == jnp.float32]
     return {"value": sum(0.5 * jnp.sum(jnp.square(p)) for p in leaves)}
-
-
-def both(name, *args, **kwargs):
-    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
-
-
-def check_transform(name, kwargs, steps, step_size=-0.05, **parity):
-    ours, theirs = both(name, **kwargs)
-    assert_parity(
-        gdx.chain(ours, gdx.scale(step_size)),
-        optax.chain(theirs, optax.scale(step_size)),
-        steps=steps,
-        **parity,
-    )
 
 
 @pytest.mark.parametrize(

@@ -1,30 +1,14 @@
 """scale_by_distance_over_gradients against optax (params after every step, final state)."""
 
 import jax.numpy as jnp
-import optax
 
-import gdx
-from tests.parity.harness import assert_parity, make_params
+from tests.parity.harness import check_transform, make_params
 
 
 def params_without_scalar(*, bfloat16=True):
     params = make_params(0, bfloat16=bfloat16)
     del params["scale"]
     return params
-
-
-def both(name, *args, **kwargs):
-    return getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs)
-
-
-def check_transform(name, kwargs, steps, step_size=-0.05, **parity):
-    ours, theirs = both(name, **kwargs)
-    assert_parity(
-        gdx.chain(ours, gdx.scale(step_size)),
-        optax.chain(theirs, optax.scale(step_size)),
-        steps=steps,
-        **parity,
-    )
 
 
 # optax's DoG turns a 0-d leaf's update into shape (1,), and changes a bfloat16 leaf's state

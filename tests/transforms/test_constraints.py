@@ -1,57 +1,10 @@
 """Behaviour of the constraints (zero_nans, keep_params_nonnegative) beyond optax parity."""
 
-import re
-
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 import gdx
-from tests.optimizers.checks import params_f32
-
-# --- params and grads -------------------------------------------------------------------------------
-
-
-# Transformations that keep per-leaf state (or check the grads against the params).
-PER_LEAF = {
-    "zero_nans": lambda: gdx.zero_nans(),
-    "keep_params_nonnegative": lambda: gdx.keep_params_nonnegative(),
-}
-
-
-@pytest.mark.parametrize("name", PER_LEAF)
-def test_grads_with_another_structure_raise_naming_the_path(name):
-    tx = PER_LEAF[name]()
-    params = params_f32()
-    state = tx.init(params)
-    grads = {"a": params["a"], "c": params["b"]}
-    with pytest.raises(ValueError, match=re.escape("['c']")):
-        tx.update(grads, state, params)
-
-
-@pytest.mark.parametrize("name", [n for n in PER_LEAF if n != "zero_nans"])
-def test_grads_with_another_shape_raise_naming_the_path(name):
-    tx = PER_LEAF[name]()
-    params = params_f32()
-    state = tx.init(params)
-    grads = {"a": params["a"], "b": jnp.ones(5)}
-    with pytest.raises(ValueError, match=re.escape("['b'] has shape (5,)")):
-        tx.update(grads, state, params)
-
-
-NEEDS_PARAMS = [
-    "keep_params_nonnegative",
-]
-
-
-@pytest.mark.parametrize("name", NEEDS_PARAMS)
-def test_missing_params_is_a_clear_error(name):
-    tx = PER_LEAF[name]()
-    params = params_f32()
-    with pytest.raises(ValueError, match="needs params"):
-        tx.update(params, tx.init(params))
-
 
 # --- constraints ---------------------------------------------------------------------------------------
 
