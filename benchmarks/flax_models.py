@@ -378,7 +378,8 @@ def optimizer_part(rows: dict[str, dict]) -> None:
                 continue
             own, optax_own = row[key] - floor[key], reference[key] - floor[key]
             row[f"optimizer_{key}"] = own
-            if optax_own > 0:
+            # A step part under the floor's, or optax's, is noise in a model-bound step.
+            if own >= 0 and optax_own > 0:
                 row[f"optimizer_{key}_vs_optax"] = own / optax_own
                 parts.append(f"{label} {own / optax_own:.2f}")
         if parts:
