@@ -135,6 +135,15 @@ def caller_names(who: str, name: str) -> tuple[str, str]:
     return caller.who, caller.renames.get(name, name)
 
 
+def caller(who: str) -> str:
+    """The name errors raised after construction (at `init` or `update`) should say.
+
+    A transformation reads it when it is built: inside `called_as` it is the
+    recipe the user called ("dog needs params"), else `who` itself.
+    """
+    return caller_names(who, "")[0]
+
+
 def message(who: str, name: str, text: str) -> str:
     """`"<who>: <name> <text>"` in the caller's names: the message of an error about argument `name`."""
     who, name = caller_names(who, name)

@@ -73,7 +73,7 @@ def scale_by_dadapt_adamw(
     D-Adaptation", ICML 2023 (arXiv:2301.07733), the Adam variant.
     """
     who = "scale_by_dadapt_adamw"
-    named = checks.caller_names(who, "params")[0]  # the recipe the user called, for errors at init/update
+    named = checks.caller(who)  # the recipe the user called, for errors at init/update
     checks.learning_rate(who, learning_rate)
     beta1, beta2 = _validate_betas(who, betas)
     checks.non_negative(who, "eps", eps)

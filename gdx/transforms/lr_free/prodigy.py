@@ -80,7 +80,7 @@ def scale_by_prodigy(
     Parameter-Free Learner", ICML 2024 (arXiv:2306.06101).
     """
     who = "scale_by_prodigy"
-    named = checks.caller_names(who, "params")[0]  # the recipe the user called, for errors at init/update
+    named = checks.caller(who)  # the recipe the user called, for errors at init/update
     checks.learning_rate(who, learning_rate)
     beta1, beta2 = _validate_betas(who, betas)
     if beta3 is not None:
