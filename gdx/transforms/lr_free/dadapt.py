@@ -11,7 +11,7 @@ from gdx._common.tree_math import array_vdot as tree_vdot
 from gdx._common.tree_math import tree_abs_sum
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
 from gdx.transforms.lr_free.prodigy import (
-    _decayed,
+    _decayed_updates,
     _initial_fields,
     _next_state,
     _raised,
@@ -131,14 +131,14 @@ def scale_by_dadapt_adamw(
         )
         estimate = promoted_py(jnp.divide, numerator, promoted_py(jnp.multiply, 1 - sum_decay, grad_sum_l1))
         new_d = _raised(d, estimate, grad_sum_l1)
-        new_updates = jax.tree.map(
-            lambda ea, eas, p, g: _decayed(
-                weight_decay, dlr, p, promoted_py(jnp.divide, ea, promoted_py(jnp.add, jnp.sqrt(eas), eps))
-            ).astype(g.dtype),
+        new_updates = _decayed_updates(
+            lambda ea, eas: promoted_py(jnp.divide, ea, promoted_py(jnp.add, jnp.sqrt(eas), eps)),
             exp_avg,
             exp_avg_sq,
             params,
             updates,
+            weight_decay,
+            dlr,
         )
         new_state = _next_state(
             state, count_inc, d, new_d, numerator, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq, grad_sum=grad_sum

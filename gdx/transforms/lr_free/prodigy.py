@@ -1,5 +1,6 @@
 """Prodigy's update rule (`scale_by_prodigy`): AdamW whose step size `d` estimates the distance to x*."""
 
+from collections.abc import Callable
 from typing import Any, NamedTuple, cast
 
 import jax
@@ -134,21 +135,18 @@ def scale_by_prodigy(
         denominator = tree_abs_sum(grad_sum)
         estimate = promoted_py(jnp.divide, promoted_py(jnp.multiply, estim_lr_coef, numerator), denominator)
         new_d = _raised(d, estimate, denominator)
-        new_updates = jax.tree.map(
-            lambda ea, eas, p, g: _decayed(
-                weight_decay,
-                dlr,
-                p,
-                promoted_py(
-                    jnp.divide,
-                    promoted_py(jnp.multiply, dlr, ea),
-                    promoted_py(jnp.add, jnp.sqrt(eas), promoted_py(jnp.multiply, new_d, eps)),
-                ),
-            ).astype(g.dtype),
+        new_updates = _decayed_updates(
+            lambda ea, eas: promoted_py(
+                jnp.divide,
+                promoted_py(jnp.multiply, dlr, ea),
+                promoted_py(jnp.add, jnp.sqrt(eas), promoted_py(jnp.multiply, new_d, eps)),
+            ),
             exp_avg,
             exp_avg_sq,
             params,
             updates,
+            weight_decay,
+            dlr,
         )
         new_state = _next_state(
             state, count_inc, d, new_d, numerator, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq, grad_sum=grad_sum
@@ -216,13 +214,22 @@ def _raised(d: jax.Array, estimate: jax.Array, denominator: jax.Array) -> jax.Ar
     return jnp.where(denominator == 0, d.astype(raised.dtype), raised)
 
 
-def _decayed(weight_decay: Any, dlr: Any, p: jax.Array, step: jax.Array) -> jax.Array:
-    """`-weight_decay * dlr * p - step`: the update with decoupled (AdamW) weight decay."""
-    return promoted_py(
-        jnp.subtract,
-        promoted_py(jnp.multiply, promoted_py(jnp.multiply, (-cast(Any, weight_decay)), dlr), p),
-        step,
-    )
+def _decayed_updates(
+    step: Callable[[jax.Array, jax.Array], jax.Array],
+    exp_avg: Updates,
+    exp_avg_sq: Updates,
+    params: Any,
+    updates: Updates,
+    weight_decay: Any,
+    dlr: Any,
+) -> Updates:
+    """`-weight_decay * dlr * p - step(m, v)` leaf by leaf (AdamW's decoupled decay), in the grads' dtypes."""
+
+    def leaf(m, v, p, g):
+        decay = promoted_py(jnp.multiply, promoted_py(jnp.multiply, (-cast(Any, weight_decay)), dlr), p)
+        return promoted_py(jnp.subtract, decay, step(m, v)).astype(g.dtype)
+
+    return jax.tree.map(leaf, exp_avg, exp_avg_sq, params, updates)
 
 
 def _next_state(
