@@ -51,12 +51,21 @@ _DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("gdx_validation_dep
 _ON_CHECK: Callable[[str, str, str, Any], None] | None = None
 
 
+# A check that passes also passes these weaker ones on the same value: `sgd` checks its
+# `momentum` in [0, 1) and hands it to `trace`, whose own check of it, [0, 1], is then skipped.
+_IMPLIES: Mapping[str, tuple[str, ...]] = {
+    "decay_rate": ("closed_unit", "non_negative"),
+    "closed_unit": ("non_negative",),
+    "positive": ("non_negative",),
+}
+
+
 def _validator(name_at: int) -> Callable[[_F], _F]:
     """Makes a validator `fn(who, ..., name at position name_at, ...)` run once per caller argument.
 
-    Inside `called_as`, a second call with the same check, caller argument and
-    value (the same object) returns at once: one recipe argument handed to two
-    building blocks is checked once.
+    Inside `called_as`, a second call with the same check (or one it implies,
+    `_IMPLIES`), caller argument and value (the same object) returns at once:
+    one recipe argument handed to two building blocks is checked once.
     """
 
     def decorate(fn: _F) -> _F:
@@ -75,6 +84,8 @@ def _validator(name_at: int) -> Callable[[_F], _F]:
                     if key in caller.done:
                         return None
                     caller.done.add(key)
+                    implied = _IMPLIES.get(fn.__name__, ())
+                    caller.done.update((weaker, shown_name, id(value)) for weaker in implied)
                 if _ON_CHECK is not None:
                     _ON_CHECK(fn.__name__, shown_who, shown_name, value)
             token = _DEPTH.set(depth + 1)
@@ -133,6 +144,15 @@ def caller_names(who: str, name: str) -> tuple[str, str]:
     if caller is None:
         return who, name
     return caller.who, caller.renames.get(name, name)
+
+
+def caller(who: str) -> str:
+    """The name errors raised after construction (at `init` or `update`) should say.
+
+    A transformation reads it when it is built: inside `called_as` it is the
+    recipe the user called ("dog needs params"), else `who` itself.
+    """
+    return caller_names(who, "")[0]
 
 
 def message(who: str, name: str, text: str) -> str:

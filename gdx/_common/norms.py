@@ -124,3 +124,39 @@ def safe_root_mean_squares(x: jax.typing.ArrayLike, min_rms: jax.typing.ArrayLik
     rms = jnp.sqrt(jnp.mean(abs_sq(x)))
     x = jnp.where(promoted(jnp.less_equal, rms, min_rms), jnp.ones_like(x), x)
     return _floored(rms, jnp.sqrt(jnp.mean(abs_sq(x))), min_rms)
+
+
+def trust_ratio(
+    param: jax.Array,
+    update: jax.Array,
+    min_norm: jax.typing.ArrayLike,
+    trust_coefficient: jax.typing.ArrayLike,
+    eps: jax.typing.ArrayLike,
+    fast_norm: bool,
+    axis: None | int = None,
+) -> jax.Array:
+    """The LARS/LAMB trust ratio of `update` for `param`, one per norm over `axis`.
+
+    Rule::
+
+        ratio = trust_coefficient * max(||p||, min_norm) / (max(||u||, min_norm) + eps)
+        ratio = 1 where ||p|| == 0 or ||u|| == 0
+
+    The norms are `safe_norm` (optax's bits) or, with `fast_norm`,
+    `floored_l2_norm`. Each operation promotes as in optax (a bfloat16 param norm
+    meeting a float32 update norm is computed in float32). `scale_by_trust_ratio`
+    (axis None: one ratio per leaf) and `fuse`'s packed form of it (axis 1: one
+    ratio per row of leaves of equal size) both use it.
+    """
+
+    def norm(x: jax.Array) -> jax.Array:
+        return floored_l2_norm(x, min_norm, axis) if fast_norm else safe_norm(x, min_norm, axis=axis)
+
+    param_norm, update_norm = norm(param), norm(update)
+    ratio = promoted(
+        jnp.divide,
+        promoted(jnp.multiply, trust_coefficient, param_norm),
+        promoted(jnp.add, update_norm, eps),
+    )
+    zero_norm = jnp.logical_or(param_norm == 0.0, update_norm == 0.0)
+    return jnp.where(zero_norm, *promote(jnp.array(1.0, param.dtype), ratio))

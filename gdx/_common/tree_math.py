@@ -391,3 +391,13 @@ def tree_allclose(
     """
     close = jax.tree.map(lambda x, y: jnp.allclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), a, b)
     return functools.reduce(operator.and_, jax.tree.leaves(close), True)
+
+
+def nodes_of_type(tree: Any, node_type: type) -> list[Any]:
+    """The nodes of `tree` that are instances of `node_type` (a state class), in leaf order.
+
+    How `get_ema_params`, `master_params` and `diagnostics.metrics` find their
+    wrapper's state inside a composed optimizer state.
+    """
+    is_node = lambda x: isinstance(x, node_type)  # noqa: E731
+    return [node for node in jax.tree.leaves(tree, is_leaf=is_node) if is_node(node)]

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gdx._common.tree_math import nodes_of_type
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, with_extra_args_support
 from gdx.tree_utils import tree_get_all_with_path
 
@@ -212,11 +213,7 @@ def metrics(state: Any) -> dict[str, float]:
     Raises:
       ValueError: if `state` holds no `HealthMonitorState`, several, or batched (vmapped) metrics.
     """
-    found = [
-        leaf
-        for leaf in jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, HealthMonitorState))
-        if isinstance(leaf, HealthMonitorState)
-    ]
+    found = nodes_of_type(state, HealthMonitorState)
     if len(found) != 1:
         raise ValueError(
             f"metrics: expected one HealthMonitorState in the state, found {len(found)}; "

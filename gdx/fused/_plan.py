@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common.dtypes import promote, promoted
-from gdx._common.norms import floored_l2_norm, safe_norm
+from gdx._common.dtypes import promoted
+from gdx._common.norms import trust_ratio
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, chain, named_chain
 from gdx.fused._packing import PackedTree, PackSpec
 from gdx.wrappers.masked import MaskedNode, masked
@@ -124,24 +124,14 @@ def _packed_trust_ratio(plan: TrustRatio, spec: PackSpec) -> GradientTransformat
     """
     min_norm, trust_coefficient, eps = plan.min_norm, plan.trust_coefficient, plan.eps
 
-    def row_norm(x: jax.Array) -> jax.Array:
-        # The norm the tree path uses (optax's safe_norm unless fast_norm), one per row.
-        return floored_l2_norm(x, min_norm, 1) if plan.fast_norm else safe_norm(x, min_norm, axis=1)
-
     def scale_bucket(update: jax.Array, param: jax.Array, runs: Any) -> jax.Array:
         pieces = []
         for start, count, size in runs:
             u = jax.lax.slice(update, (start,), (start + count * size,)).reshape(count, size)
             p = jax.lax.slice(param, (start,), (start + count * size,)).reshape(count, size)
-            param_norm, update_norm = row_norm(p), row_norm(u)
-            trust_ratio = promoted(
-                jnp.divide,
-                promoted(jnp.multiply, trust_coefficient, param_norm),
-                promoted(jnp.add, update_norm, eps),
-            )
-            zero_norm = jnp.logical_or(param_norm == 0.0, update_norm == 0.0)
-            safe_ratio = jnp.where(zero_norm, *promote(jnp.array(1.0, p.dtype), trust_ratio))
-            pieces.append(promoted(jnp.multiply, u, safe_ratio[:, None]).astype(u.dtype).reshape(-1))
+            # The ratio the tree path computes, one per row (original leaf).
+            ratio = trust_ratio(p, u, min_norm, trust_coefficient, eps, plan.fast_norm, axis=1)
+            pieces.append(promoted(jnp.multiply, u, ratio[:, None]).astype(u.dtype).reshape(-1))
         return pieces[0] if len(pieces) == 1 else jnp.concatenate(pieces)
 
     def update(updates, state, params=None, **extra_args):

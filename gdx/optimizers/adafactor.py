@@ -74,25 +74,25 @@ def adafactor(
       Shazeer & Stern, Adafactor: Adaptive Learning Rates with Sublinear Memory Cost, ICML 2018.
     """
     who = "adafactor"
-    if momentum is not None:
-        checks.decay_rate(who, "momentum", momentum)
-    if weight_decay_rate is not None:
-        checks.non_negative_or_schedule(who, "weight_decay_rate", weight_decay_rate)
-    checks.non_negative_int(who, "decay_offset", decay_offset)
-    if clipping_threshold is not None:
-        checks.positive(who, "clipping_threshold", clipping_threshold)
-    checks.non_negative(who, "eps", eps)
-
-    transforms = [scale_by_factored_rms(factored, decay_rate, decay_offset, min_dim_size_to_factor, eps)]
-    if clipping_threshold is not None:
-        transforms.append(clip_by_block_rms(clipping_threshold))
-    if learning_rate is not None:
-        transforms.append(scale_by_learning_rate(learning_rate, flip_sign=False))
-    if multiply_by_parameter_scale:
-        transforms.append(scale_by_param_block_rms())
-    if momentum is not None:
-        transforms.append(ema(momentum, debias=False, accumulator_dtype=dtype_momentum))
-    if weight_decay_rate is not None:
-        transforms.append(add_decayed_weights(weight_decay_rate, mask=weight_decay_mask))
+    # Each argument is checked by the building block it is handed to, under adafactor's names.
+    with checks.called_as(
+        who,
+        step_offset="decay_offset",
+        epsilon="eps",
+        threshold="clipping_threshold",
+        decay="momentum",
+        weight_decay="weight_decay_rate",
+    ):
+        transforms = [scale_by_factored_rms(factored, decay_rate, decay_offset, min_dim_size_to_factor, eps)]
+        if clipping_threshold is not None:
+            transforms.append(clip_by_block_rms(clipping_threshold))
+        if learning_rate is not None:
+            transforms.append(scale_by_learning_rate(learning_rate, flip_sign=False))
+        if multiply_by_parameter_scale:
+            transforms.append(scale_by_param_block_rms())
+        if momentum is not None:
+            transforms.append(ema(momentum, debias=False, accumulator_dtype=dtype_momentum))
+        if weight_decay_rate is not None:
+            transforms.append(add_decayed_weights(weight_decay_rate, mask=weight_decay_mask))
     transforms.append(scale(-1))
     return named_optimizer(who, *transforms)

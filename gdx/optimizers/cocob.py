@@ -60,4 +60,8 @@ def cocob(
         checks.check_float_params(params, who=who)
         return chained.init(params)
 
-    return GradientTransformationExtraArgs(init, chained.update)
+    def update(updates, state, params=None, **extra_args):
+        checks.require_params(who, params)  # before add_decayed_weights would ask in its own name
+        return chained.update(updates, state, params, **extra_args)
+
+    return GradientTransformationExtraArgs(init, update)

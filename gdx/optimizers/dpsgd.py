@@ -47,11 +47,13 @@ def dpsgd(
     """
     who = "dpsgd"
     validate_privacy(who, l2_norm_clip, noise_multiplier)
+    accumulate = identity()
     if momentum is not None:
-        checks.closed_unit(who, "momentum", momentum)
+        with checks.called_as(who, decay="momentum"):  # trace checks it, in [0, 1]
+            accumulate = trace(decay=momentum, nesterov=nesterov)
     return named_optimizer(
         who,
         private_aggregate(who, l2_norm_clip, noise_multiplier, seed),
-        trace(decay=momentum, nesterov=nesterov) if momentum is not None else identity(),
+        accumulate,
         scale_by_learning_rate(learning_rate),
     )

@@ -114,7 +114,9 @@ def lars(
       You et al., Large Batch Training of Convolutional Networks, 2017
       (https://arxiv.org/abs/1708.03888).
     """
-    checks.decay_rate("lars", "momentum", momentum)
+    checks.decay_rate("lars", "momentum", momentum)  # stricter than trace's [0, 1]
+    with checks.called_as("lars", decay="momentum"):
+        accumulate = trace(decay=momentum, nesterov=nesterov)
     return named_optimizer(
         "lars",
         add_decayed_weights(weight_decay, mask=weight_decay_mask),
@@ -123,5 +125,5 @@ def lars(
             mask=trust_ratio_mask,
         ),
         scale_by_learning_rate(learning_rate),
-        trace(decay=momentum, nesterov=nesterov),
+        accumulate,
     )

@@ -9,7 +9,7 @@ from gdx._common import checks
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import scale_by_adam
-from gdx.transforms.optimistic import scale_by_optimistic_gradient, validate_optimism
+from gdx.transforms.optimistic import scale_by_optimistic_gradient
 from gdx.transforms.scaling import scale_by_learning_rate
 
 
@@ -100,11 +100,12 @@ def optimistic_adam(
     checks.learning_rate(who, learning_rate)  # its building blocks take it as `alpha` (any sign)
     if optimism is None:
         optimism = learning_rate
-    validate_optimism(who, "optimism", optimism)
+    with checks.called_as(who, beta="optimism"):  # scale_by_optimistic_gradient checks it
+        optimistic = scale_by_optimistic_gradient(alpha=learning_rate, beta=optimism)
     return named_optimizer(
         who,
         scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root, mu_dtype=mu_dtype, nesterov=nesterov),
-        scale_by_optimistic_gradient(alpha=learning_rate, beta=optimism),
+        optimistic,
         scale_by_learning_rate(1.0),  # flips the sign
     )
 

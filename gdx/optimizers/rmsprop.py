@@ -60,8 +60,11 @@ def rmsprop(
     Neural Networks", 2013 (centered).
     """
     who = "rmsprop"
+    accumulate = identity()
     if momentum is not None:
-        checks.decay_rate(who, "momentum", momentum)
+        checks.decay_rate(who, "momentum", momentum)  # stricter than trace's [0, 1]
+        with checks.called_as(who, decay="momentum"):
+            accumulate = trace(decay=momentum, nesterov=nesterov)
     scale_by_second_moment = scale_by_stddev if centered else scale_by_rms
     return named_optimizer(
         who,
@@ -74,5 +77,5 @@ def rmsprop(
             nu_dtype=nu_dtype,
         ),
         scale_by_learning_rate(learning_rate),
-        trace(decay=momentum, nesterov=nesterov) if momentum is not None else identity(),
+        accumulate,
     )

@@ -308,10 +308,11 @@ def schedule_free_adamw(
     """
     who = "schedule_free_adamw"
     _validate_schedule_free(who, learning_rate, b1, weight_lr_power)
-    checks.decay_rate(who, "b2", b2)
+    with checks.called_as(who, decay="b2"):  # scale_by_rms checks it, in [0, 1)
+        second_moment = scale_by_rms(decay=b2, eps=eps, eps_in_sqrt=False, bias_correction=True)
     learning_rate = _warmup(who, learning_rate, warmup_steps)
     optimizer = chain(
-        scale_by_rms(decay=b2, eps=eps, eps_in_sqrt=False, bias_correction=True),
+        second_moment,
         add_decayed_weights(weight_decay),
         scale_by_learning_rate(learning_rate),
     )

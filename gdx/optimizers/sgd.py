@@ -39,8 +39,9 @@ def sgd(
       Sutskever et al., On the importance of initialization and momentum in deep learning, 2013.
     """
     if momentum is not None:
-        checks.decay_rate("sgd", "momentum", momentum)
-        accumulate = trace(decay=momentum, nesterov=nesterov, accumulator_dtype=accumulator_dtype)
+        checks.decay_rate("sgd", "momentum", momentum)  # stricter than trace's [0, 1]
+        with checks.called_as("sgd", decay="momentum"):
+            accumulate = trace(decay=momentum, nesterov=nesterov, accumulator_dtype=accumulator_dtype)
     else:
         accumulate = identity()
     return named_optimizer("sgd", accumulate, scale_by_learning_rate(learning_rate))

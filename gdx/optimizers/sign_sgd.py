@@ -60,10 +60,11 @@ def signum(
     Good Optimizer for Language Models", 2024 (https://arxiv.org/abs/2407.07972).
     """
     who = "signum"
-    checks.decay_rate(who, "beta", beta)
+    with checks.called_as(who, decay="beta"):  # ema checks it, in [0, 1)
+        accumulate = ema(beta, debias=False, accumulator_dtype=accumulator_dtype)
     return named_optimizer(
         who,
-        ema(beta, debias=False, accumulator_dtype=accumulator_dtype),
+        accumulate,
         scale_by_sign(),
         scale_by_learning_rate(learning_rate),
     )

@@ -37,5 +37,6 @@ def sm3(learning_rate: ScalarOrSchedule, momentum: jax.typing.ArrayLike = 0.9) -
       Anil, Gupta, Koren & Singer, Memory-Efficient Adaptive Optimization, NeurIPS 2019.
     """
     who = "sm3"
-    checks.decay_rate(who, "momentum", momentum)
-    return named_optimizer(who, scale_by_sm3(momentum), scale_by_learning_rate(learning_rate))
+    with checks.called_as(who, b1="momentum"):  # scale_by_sm3 checks it, in [0, 1)
+        accumulate = scale_by_sm3(momentum)
+    return named_optimizer(who, accumulate, scale_by_learning_rate(learning_rate))

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx._common import checks
+from gdx._common.tree_math import nodes_of_type
 from gdx.core import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -113,11 +114,7 @@ def master_params(state: Any, params: Params) -> Params:
     Returns:
       The master copy rounded to the params' dtypes.
     """
-    found = [
-        s
-        for s in jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, MasterWeightsState))
-        if isinstance(s, MasterWeightsState)
-    ]
+    found = nodes_of_type(state, MasterWeightsState)
     if len(found) != 1:
         raise ValueError(f"master_params: expected one MasterWeightsState in the state, found {len(found)}")
     return jax.tree.map(lambda m, p: m.astype(p.dtype) if _is_float(p) else p, found[0].master, params)

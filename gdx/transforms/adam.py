@@ -42,6 +42,49 @@ def _bias_corrected_first_moment(mu: Updates, updates: Updates, b1: Any, count: 
     )
 
 
+def _moments(updates: Updates, state: Any, b1: Any, b2: Any) -> tuple[Updates, Updates, jax.Array]:
+    """Adam's `(mu, nu, t)` after a step: `b1 mu + (1 - b1) g`, `b2 nu + (1 - b2) |g|**2`, `t + 1`."""
+    mu = update_moment(updates, state.mu, b1, 1)
+    nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
+    return mu, nu, safe_increment(state.count)
+
+
+def _divided_by_root(mu_hat: Updates, nu_hat: Updates, updates: Updates, eps: Any, eps_root: Any | None):
+    """`_divide_by_root` leaf by leaf: the update `mu_hat / (sqrt(nu_hat + eps_root) + eps)`."""
+    return jax.tree.map(
+        lambda m, v, g: _divide_by_root(m, v, g, eps, eps_root), mu_hat, nu_hat, updates, is_leaf=is_none
+    )
+
+
+def _adam_direction(
+    mu: Updates,
+    nu: Updates,
+    updates: Updates,
+    b1: Any,
+    b2: Any,
+    count: jax.Array,
+    eps: Any,
+    eps_root: Any,
+    nesterov: bool,
+) -> Updates:
+    """Adam's update from its moments: both bias-corrected (`nesterov`: NAdam's mu), then divided."""
+    mu_hat = _bias_corrected_first_moment(mu, updates, b1, count, nesterov)
+    # Dozat's Algorithm 2 also multiplies nu_hat by b2; optax (and other NAdams) do not.
+    nu_hat = bias_correction(nu, b2, count)
+    return _divided_by_root(mu_hat, nu_hat, updates, eps, eps_root)
+
+
+def _with_moments(state: Any, count: jax.Array, mu: Updates, nu: Updates, **others: Any) -> Any:
+    """`state` with the new count and moments, each moment stored in its state dtype."""
+    return state._replace(count=count, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu), **others)
+
+
+def _zero_moments(state: Any, params: Any, mu_dtype: Any = None, nu_dtype: Any = None, **others: Any) -> Any:
+    """A fresh `state` (an Adam-like state class): count 0, zero `mu` and `nu` in the given dtypes."""
+    mu = tree_zeros_like(params, dtype=mu_dtype)
+    return state(count=zero_count(), mu=mu, nu=tree_zeros_like(params, dtype=nu_dtype), **others)
+
+
 def _validate_mu_dtype(who: str, mu_dtype: Any, *, name: str = "mu_dtype") -> Any:
     if mu_dtype is None:
         return None
@@ -116,29 +159,14 @@ def scale_by_adam(
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
-        mu = tree_zeros_like(params, dtype=mu_dtype)
-        nu = tree_zeros_like(params, dtype=nu_dtype)
-        return ScaleByAdamState(count=zero_count(), mu=mu, nu=nu)
+        return _zero_moments(ScaleByAdamState, params, mu_dtype, nu_dtype)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = update_moment(updates, state.mu, b1, 1)
-        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
-        count_inc = safe_increment(state.count)
-        mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
-        # Dozat's Algorithm 2 also multiplies nu_hat by b2; optax (and other NAdams) do not.
-        nu_hat = bias_correction(nu, b2, count_inc)
-        updates = jax.tree.map(
-            lambda m, v, g: _divide_by_root(m, v, g, eps, eps_root),
-            mu_hat,
-            nu_hat,
-            updates,
-            is_leaf=is_none,
-        )
-        return updates, ScaleByAdamState(
-            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
-        )
+        mu, nu, count_inc = _moments(updates, state, b1, b2)
+        updates = _adam_direction(mu, nu, updates, b1, b2, count_inc, eps, eps_root, nesterov)
+        return updates, _with_moments(state, count_inc, mu, nu)
 
     record_structure(update, "elementwise")
 
@@ -203,34 +231,20 @@ def scale_by_amsgrad(
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
-        return ScaleByAmsgradState(
-            count=zero_count(),
-            mu=tree_zeros_like(params, dtype=mu_dtype),
-            nu=tree_zeros_like(params, dtype=nu_dtype),
-            nu_max=tree_zeros_like(params, dtype=nu_dtype),
-        )
+        nu_max = tree_zeros_like(params, dtype=nu_dtype)
+        return _zero_moments(ScaleByAmsgradState, params, mu_dtype, nu_dtype, nu_max=nu_max)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = update_moment(updates, state.mu, b1, 1)
-        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
-        count_inc = safe_increment(state.count)
+        mu, nu, count_inc = _moments(updates, state, b1, b2)
         mu_hat = bias_correction(mu, b1, count_inc) if bias_correction_mu else mu
         nu_eff = bias_correction(nu, b2, count_inc) if bias_correction_nu else nu
         nu_max = jax.tree.map(
             lambda old, new: promoted(jnp.maximum, old, new).astype(old.dtype), state.nu_max, nu_eff
         )
-        updates = jax.tree.map(
-            lambda m, v, g: _divide_by_root(m, v, g, eps, eps_root),
-            mu_hat,
-            nu_max,
-            updates,
-            is_leaf=is_none,
-        )
-        return updates, ScaleByAmsgradState(
-            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu), nu_max=nu_max
-        )
+        updates = _divided_by_root(mu_hat, nu_max, updates, eps, eps_root)
+        return updates, _with_moments(state, count_inc, mu, nu, nu_max=nu_max)
 
     record_structure(update, "elementwise")
 
@@ -278,11 +292,7 @@ def scale_by_adamax(
         return promoted(jnp.maximum, promoted(jnp.add, jnp.abs(g), eps), promoted(jnp.multiply, b2, nu))
 
     def init(params):
-        return ScaleByAdamState(
-            count=zero_count(),
-            mu=tree_zeros_like(params),
-            nu=tree_zeros_like(params, dtype=nu_dtype),
-        )
+        return _zero_moments(ScaleByAdamState, params, nu_dtype=nu_dtype)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
@@ -298,9 +308,7 @@ def scale_by_adamax(
             updates,
             is_leaf=is_none,
         )
-        return updates, ScaleByAdamState(
-            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
-        )
+        return updates, _with_moments(state, count_inc, mu, nu)
 
     record_structure(update, "elementwise")
 

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from gdx._common import checks
-from gdx._common.dtypes import cast_like, is_none, promoted, tree_zeros_like
+from gdx._common.dtypes import is_none, promoted
 from gdx._common.moments import (
     bias_correction,
     decay_power,
@@ -29,9 +29,12 @@ from gdx._common.tree_math import abs_sq
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
 from gdx.transforms.adam import (
     ScaleByAdamState,
+    _adam_direction,
     _bias_corrected_first_moment,
-    _divide_by_root,
+    _moments,
     _validate_nu_dtype,
+    _with_moments,
+    _zero_moments,
 )
 
 # --- AdaBelief -------------------------------------------------------------------
@@ -85,11 +88,7 @@ def scale_by_belief(
     nu_dtype = _validate_nu_dtype(who, nu_dtype)
 
     def init(params):
-        return ScaleByBeliefState(
-            count=zero_count(),
-            mu=tree_zeros_like(params),
-            nu=tree_zeros_like(params, dtype=nu_dtype),
-        )
+        return _zero_moments(ScaleByBeliefState, params, nu_dtype=nu_dtype)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
@@ -99,18 +98,8 @@ def scale_by_belief(
         nu = update_moment_per_elem_norm(prediction_error, state.nu, b2, 2)
         nu = jax.tree.map(lambda v: promoted(jnp.add, v, eps_root), nu)
         count_inc = safe_increment(state.count)
-        mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
-        nu_hat = bias_correction(nu, b2, count_inc)
-        updates = jax.tree.map(
-            lambda m, v, g: _divide_by_root(m, v, g, eps, None),
-            mu_hat,
-            nu_hat,
-            updates,
-            is_leaf=is_none,
-        )
-        return updates, ScaleByBeliefState(
-            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
-        )
+        updates = _adam_direction(mu, nu, updates, b1, b2, count_inc, eps, None, nesterov)
+        return updates, _with_moments(state, count_inc, mu, nu)
 
     record_structure(update, "elementwise")
 
@@ -177,18 +166,8 @@ def scale_by_yogi(
         mu = update_moment(updates, state.mu, b1, 1)
         nu = jax.tree.map(second_moment, updates, state.nu, is_leaf=is_none)
         count_inc = safe_increment(state.count)
-        mu_hat = bias_correction(mu, b1, count_inc)
-        nu_hat = bias_correction(nu, b2, count_inc)
-        updates = jax.tree.map(
-            lambda m, v, g: _divide_by_root(m, v, g, eps, eps_root),
-            mu_hat,
-            nu_hat,
-            updates,
-            is_leaf=is_none,
-        )
-        return updates, ScaleByAdamState(
-            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
-        )
+        updates = _adam_direction(mu, nu, updates, b1, b2, count_inc, eps, eps_root, False)
+        return updates, _with_moments(state, count_inc, mu, nu)
 
     record_structure(update, "elementwise")
 
@@ -259,18 +238,12 @@ def scale_by_radam(
         return jax.tree.map(leaf, mu_hat, nu_hat, updates, is_leaf=is_none)
 
     def init(params):
-        return ScaleByAdamState(
-            count=zero_count(),
-            mu=tree_zeros_like(params),
-            nu=tree_zeros_like(params, dtype=nu_dtype),
-        )
+        return _zero_moments(ScaleByAdamState, params, nu_dtype=nu_dtype)
 
     def update(updates, state, params=None, **extra_args):
         del params, extra_args
         checks.check_same_structure(updates, state.mu, who=who, what="state.mu")
-        mu = update_moment(updates, state.mu, b1, 1)
-        nu = update_moment_per_elem_norm(updates, state.nu, b2, 2)
-        count_inc = safe_increment(state.count)
+        mu, nu, count_inc = _moments(updates, state, b1, b2)
         b2_power = decay_power(b2, count_inc)
         rho = rho_inf - (2 * count_inc).astype(b2_power.dtype) * b2_power / (1 - b2_power)
         mu_hat = _bias_corrected_first_moment(mu, updates, b1, count_inc, nesterov)
@@ -285,9 +258,7 @@ def scale_by_radam(
             updates,
             is_leaf=is_none,
         )
-        return updates, ScaleByAdamState(
-            count=count_inc, mu=cast_like(mu, state.mu), nu=cast_like(nu, state.nu)
-        )
+        return updates, _with_moments(state, count_inc, mu, nu)
 
     record_structure(update, "elementwise")
 

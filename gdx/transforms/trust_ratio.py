@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 
 from gdx._common import checks
-from gdx._common.dtypes import promote, promoted
-from gdx._common.norms import floored_l2_norm, safe_norm
+from gdx._common.dtypes import promoted
+from gdx._common.norms import trust_ratio
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs, record_structure
 
 ScaleByTrustRatioState = EmptyState
@@ -48,21 +48,10 @@ def scale_by_trust_ratio(
     checks.non_negative("scale_by_trust_ratio", "trust_coefficient", trust_coefficient)
     checks.non_negative("scale_by_trust_ratio", "eps", eps)
 
-    def norm(x):
-        return floored_l2_norm(x, min_norm) if fast_norm else safe_norm(x, min_norm)
-
     def scale_leaf(update, param):
-        param_norm, update_norm = norm(param), norm(update)
-        # Each operation promotes as in optax (a bfloat16 param norm meeting a float32
-        # update norm is computed in float32); the update keeps its own dtype.
-        trust_ratio = promoted(
-            jnp.divide,
-            promoted(jnp.multiply, trust_coefficient, param_norm),
-            promoted(jnp.add, update_norm, eps),
-        )
-        zero_norm = jnp.logical_or(param_norm == 0.0, update_norm == 0.0)
-        safe_trust_ratio = jnp.where(zero_norm, *promote(jnp.array(1.0, param.dtype), trust_ratio))
-        return promoted(jnp.multiply, update, safe_trust_ratio).astype(update.dtype)
+        ratio = trust_ratio(param, update, min_norm, trust_coefficient, eps, fast_norm)
+        # The update keeps its own dtype.
+        return promoted(jnp.multiply, update, ratio).astype(update.dtype)
 
     def init(params):
         del params

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from gdx._common import checks
 from gdx._common.dtypes import canonical_dtype
 from gdx._common.moments import safe_increment, zero_count
+from gdx._common.tree_math import nodes_of_type
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, OptState, Params, apply_updates
 
 
@@ -97,11 +98,7 @@ def get_ema_params(opt_state: OptState) -> Params:
     Raises:
       ValueError: if `opt_state` holds no `EmaParamsState`, or more than one.
     """
-    found = [
-        node
-        for node in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(x, EmaParamsState))
-        if isinstance(node, EmaParamsState)
-    ]
+    found = nodes_of_type(opt_state, EmaParamsState)
     if len(found) != 1:
         raise ValueError(
             f"get_ema_params: opt_state must contain exactly one EmaParamsState (from gdx.ema_params), "

@@ -268,3 +268,31 @@ def test_recipe_is_its_scale_by_rule_under_optax_name(name):
         RULES[name](weight_decay=-1.0)
     with pytest.raises(ValueError, match=f"^scale_by_{name} needs params"):
         rule.update(grads, rule_state, value=value)
+
+
+# (how it is built, the name its errors at update must say): built via the recipe, the recipe
+# (also where weight decay comes first, whose add_decayed_weights needs params too); built
+# directly, the rule.
+UPDATE_NAMED = {
+    "dog": (lambda: gdx.dog(), "dog"),
+    "dog-decayed": (lambda: gdx.dog(weight_decay=0.1), "dog"),
+    "scale_by_dog": (lambda: gdx.transforms.scale_by_dog(("heuristic", 1e-6)), "scale_by_dog"),
+    "dowg": (lambda: gdx.dowg(), "dowg"),
+    "dowg-decayed": (lambda: gdx.dowg(weight_decay=0.1), "dowg"),
+    "scale_by_dowg": (lambda: gdx.transforms.scale_by_dowg(), "scale_by_dowg"),
+    "cocob": (lambda: gdx.cocob(), "cocob"),
+    "scale_by_cocob": (lambda: gdx.transforms.scale_by_cocob(), "scale_by_cocob"),
+}
+
+
+@pytest.mark.parametrize("case", UPDATE_NAMED)
+def test_update_errors_name_what_the_user_called(case):
+    make, shown = UPDATE_NAMED[case]
+    tx = make()
+    params = quadratic_params()
+    state = tx.init(params)
+    with pytest.raises(ValueError, match=f"^{shown} needs params"):
+        tx.update(params, state)
+    other = {"other": jnp.ones(2)}
+    with pytest.raises(ValueError, match=f"^{shown}: "):
+        tx.update(other, state, other)

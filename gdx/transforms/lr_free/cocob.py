@@ -55,6 +55,7 @@ def scale_by_cocob(
     Through Coin Betting", NeurIPS 2017, Algorithm 2.
     """
     who = "scale_by_cocob"
+    named = checks.caller(who)  # the recipe the user called, for errors at update
     checks.positive(who, "alpha", alpha)
     checks.positive(who, "eps", eps)
 
@@ -71,8 +72,8 @@ def scale_by_cocob(
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        checks.require_params(who, params)
-        checks.check_same_structure(updates, state.scale, who=who, what="state.scale")
+        checks.require_params(named, params)
+        checks.check_same_structure(updates, state.scale, who=named, what="state.scale")
         scale = jax.tree.map(lambda big, g: promoted(jnp.maximum, big, jnp.abs(g)), state.scale, updates)
         subgradients = jax.tree.map(
             lambda total, g: promoted_py(jnp.add, total, jnp.abs(g)), state.subgradients, updates

@@ -1,17 +1,24 @@
 """D-Adaptation's AdamW rule (`scale_by_dadapt_adamw`): the step size `d` estimates the distance to x*."""
 
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from gdx._common import checks
-from gdx._common.dtypes import cast_like, promoted, promoted_py, scalar_dtype, tree_zeros_like
-from gdx._common.moments import adam_step_scale, safe_increment, zero_count
+from gdx._common.dtypes import promoted_py
 from gdx._common.tree_math import array_vdot as tree_vdot
 from gdx._common.tree_math import tree_abs_sum
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, ScalarOrSchedule, Updates
-from gdx.transforms.lr_free.prodigy import _validate_betas
+from gdx.transforms.lr_free.prodigy import (
+    _decayed_updates,
+    _initial_fields,
+    _next_state,
+    _raised,
+    _second_moment,
+    _step_scale,
+    _validate_betas,
+)
 
 
 class DAdaptAdamWState(NamedTuple):
@@ -73,7 +80,7 @@ def scale_by_dadapt_adamw(
     D-Adaptation", ICML 2023 (arXiv:2301.07733), the Adam variant.
     """
     who = "scale_by_dadapt_adamw"
-    named = checks.caller_names(who, "params")[0]  # the recipe the user called, for errors at init/update
+    named = checks.caller(who)  # the recipe the user called, for errors at init/update
     checks.learning_rate(who, learning_rate)
     beta1, beta2 = _validate_betas(who, betas)
     checks.non_negative(who, "eps", eps)
@@ -83,24 +90,14 @@ def scale_by_dadapt_adamw(
 
     def init(params):
         checks.check_float_params(params, who=named)
-        dtype = scalar_dtype(params)
-        return DAdaptAdamWState(
-            exp_avg=tree_zeros_like(params),
-            exp_avg_sq=tree_zeros_like(params),
-            grad_sum=tree_zeros_like(params),
-            estim_lr=jnp.asarray(estim_lr0, dtype),
-            numerator_weighted=jnp.zeros([], dtype),
-            count=zero_count(),
-        )
+        return DAdaptAdamWState(**_initial_fields(params, estim_lr0))
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
         checks.require_params(named, params)
         checks.check_same_structure(updates, state.exp_avg, who=named, what="state.exp_avg")
-        count_inc = safe_increment(state.count)
-        multiplier = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        d = state.estim_lr
-        dlr = adam_step_scale(d, multiplier, beta1, beta2, count_inc).astype(state.numerator_weighted.dtype)
+        count_inc, d, dlr = _step_scale(state, learning_rate, beta1, beta2)
+        dlr = dlr.astype(state.numerator_weighted.dtype)
         weighted_sum = jax.tree.map(
             lambda s, eas: promoted_py(jnp.divide, s, promoted_py(jnp.add, jnp.sqrt(eas), eps)),
             state.grad_sum,
@@ -116,15 +113,7 @@ def scale_by_dadapt_adamw(
             state.exp_avg,
             updates,
         )
-        exp_avg_sq = jax.tree.map(
-            lambda eas, g: promoted_py(
-                jnp.add,
-                promoted_py(jnp.multiply, beta2, eas),
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - beta2, g), g),
-            ),
-            state.exp_avg_sq,
-            updates,
-        )
+        exp_avg_sq = _second_moment(state.exp_avg_sq, updates, beta2)
         grad_sum = jax.tree.map(
             lambda s, g: promoted_py(
                 jnp.add,
@@ -141,27 +130,18 @@ def scale_by_dadapt_adamw(
             promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - sum_decay, dlr), numerator_term),
         )
         estimate = promoted_py(jnp.divide, numerator, promoted_py(jnp.multiply, 1 - sum_decay, grad_sum_l1))
-        # optax: 0/0 = NaN here while every gradient so far is zero; PyTorch D-Adaptation skips the step.
-        raised = promoted(jnp.maximum, d, estimate)
-        new_d = jnp.where(grad_sum_l1 == 0, d.astype(raised.dtype), raised)
-        new_updates = jax.tree.map(
-            lambda ea, eas, p, g: promoted_py(
-                jnp.subtract,
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, (-cast(Any, weight_decay)), dlr), p),
-                promoted_py(jnp.divide, ea, promoted_py(jnp.add, jnp.sqrt(eas), eps)),
-            ).astype(g.dtype),
+        new_d = _raised(d, estimate, grad_sum_l1)
+        new_updates = _decayed_updates(
+            lambda ea, eas: promoted_py(jnp.divide, ea, promoted_py(jnp.add, jnp.sqrt(eas), eps)),
             exp_avg,
             exp_avg_sq,
             params,
             updates,
+            weight_decay,
+            dlr,
         )
-        new_state = DAdaptAdamWState(
-            exp_avg=cast_like(exp_avg, state.exp_avg),
-            exp_avg_sq=cast_like(exp_avg_sq, state.exp_avg_sq),
-            grad_sum=cast_like(grad_sum, state.grad_sum),
-            estim_lr=new_d.astype(d.dtype),
-            numerator_weighted=numerator.astype(state.numerator_weighted.dtype),
-            count=count_inc,
+        new_state = _next_state(
+            state, count_inc, d, new_d, numerator, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq, grad_sum=grad_sum
         )
         return new_updates, new_state
 

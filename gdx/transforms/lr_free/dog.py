@@ -73,6 +73,7 @@ def scale_by_dog(init_step: InitStep, eps: jax.typing.ArrayLike = 1e-8) -> Gradi
     Dynamic Step Size Schedule", ICML 2023.
     """
     who = "scale_by_dog"
+    named = checks.caller(who)  # the recipe the user called, for errors at update
     tag, value = _validate_init_step(who, init_step)
     checks.non_negative(who, "eps", eps)
 
@@ -93,8 +94,8 @@ def scale_by_dog(init_step: InitStep, eps: jax.typing.ArrayLike = 1e-8) -> Gradi
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        checks.require_params(who, params)
-        checks.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
+        checks.require_params(named, params)
+        checks.check_same_structure(updates, state.init_params, who=named, what="state.init_params")
         max_dist = promoted(jnp.maximum, state.max_dist, global_norm(_distance(state.init_params, params)))
         sum_sq_norm_grads = promoted_py(jnp.add, state.sum_sq_norm_grads, tree_squared_norm(updates))
         step_size = promoted_py(jnp.divide, max_dist, jnp.sqrt(promoted_py(jnp.add, sum_sq_norm_grads, eps)))
@@ -135,6 +136,7 @@ def scale_by_dowg(
     Parameter-Free Gradient Descent Method", NeurIPS 2023.
     """
     who = "scale_by_dowg"
+    named = checks.caller(who)  # the recipe the user called, for errors at update
     _validate_dowg(who, init_estim_sq_dist, eps)
     initial = eps if init_estim_sq_dist is None else init_estim_sq_dist
 
@@ -148,8 +150,8 @@ def scale_by_dowg(
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
-        checks.require_params(who, params)
-        checks.check_same_structure(updates, state.init_params, who=who, what="state.init_params")
+        checks.require_params(named, params)
+        checks.check_same_structure(updates, state.init_params, who=named, what="state.init_params")
         sq_dist = tree_squared_norm(_distance(state.init_params, params))
         estim_sq_dist = promoted(jnp.maximum, state.estim_sq_dist, sq_dist)
         weighted = promoted_py(

@@ -110,7 +110,7 @@ def scale_by_momo(
     for Adaptive Learning Rates", ICML 2024 (arXiv:2305.07583).
     """
     who = "scale_by_momo"
-    named = checks.caller_names(who, "params")[0]  # the recipe the user called, for errors at init/update
+    named = checks.caller(who)  # the recipe the user called, for errors at init/update
     _validate_common(who, learning_rate, lower_bound, weight_decay)
     checks.decay_rate(who, "beta", beta)
 
@@ -254,7 +254,7 @@ def scale_by_momo_adam(
     for Adaptive Learning Rates", ICML 2024 (arXiv:2305.07583).
     """
     who = "scale_by_momo_adam"
-    named = checks.caller_names(who, "params")[0]  # the recipe the user called, for errors at init/update
+    named = checks.caller(who)  # the recipe the user called, for errors at init/update
     _validate_common(who, learning_rate, lower_bound, weight_decay)
     checks.decay_rate(who, "b1", b1)
     checks.decay_rate(who, "b2", b2)

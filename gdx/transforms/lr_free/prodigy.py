@@ -1,5 +1,6 @@
 """Prodigy's update rule (`scale_by_prodigy`): AdamW whose step size `d` estimates the distance to x*."""
 
+from collections.abc import Callable
 from typing import Any, NamedTuple, cast
 
 import jax
@@ -80,7 +81,7 @@ def scale_by_prodigy(
     Parameter-Free Learner", ICML 2024 (arXiv:2306.06101).
     """
     who = "scale_by_prodigy"
-    named = checks.caller_names(who, "params")[0]  # the recipe the user called, for errors at init/update
+    named = checks.caller(who)  # the recipe the user called, for errors at init/update
     checks.learning_rate(who, learning_rate)
     beta1, beta2 = _validate_betas(who, betas)
     if beta3 is not None:
@@ -93,25 +94,14 @@ def scale_by_prodigy(
 
     def init(params):
         checks.check_float_params(params, who=named)
-        dtype = scalar_dtype(params)
-        return ProdigyState(
-            exp_avg=tree_zeros_like(params),
-            exp_avg_sq=tree_zeros_like(params),
-            grad_sum=tree_zeros_like(params),
-            params0=tree_copy(params),
-            estim_lr=jnp.asarray(estim_lr0, dtype),
-            numerator_weighted=jnp.zeros([], dtype),
-            count=zero_count(),
-        )
+        return ProdigyState(params0=tree_copy(params), **_initial_fields(params, estim_lr0))
 
     def update(updates, state, params=None, **extra_args):
         del extra_args
         checks.require_params(named, params)
         checks.check_same_structure(updates, state.exp_avg, who=named, what="state.exp_avg")
-        count_inc = safe_increment(state.count)
-        multiplier = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        d = state.estim_lr
-        dlr = adam_step_scale(d, multiplier, beta1, beta2, count_inc).astype(d.dtype)
+        count_inc, d, dlr = _step_scale(state, learning_rate, beta1, beta2)
+        dlr = dlr.astype(d.dtype)
         scaled_grads = jax.tree.map(lambda g: promoted_py(jnp.multiply, d, g), updates)
         distance = jax.tree.map(jnp.subtract, state.params0, params)
         numerator_term = tree_vdot(updates, distance)
@@ -122,15 +112,7 @@ def scale_by_prodigy(
             state.exp_avg,
             scaled_grads,
         )
-        exp_avg_sq = jax.tree.map(
-            lambda eas, dg: promoted_py(
-                jnp.add,
-                promoted_py(jnp.multiply, beta2, eas),
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - beta2, dg), dg),
-            ),
-            state.exp_avg_sq,
-            scaled_grads,
-        )
+        exp_avg_sq = _second_moment(state.exp_avg_sq, scaled_grads, beta2)
         sum_weight = d if safeguard_warmup else dlr
         grad_sum = jax.tree.map(
             lambda s, dg: promoted_py(
@@ -152,32 +134,22 @@ def scale_by_prodigy(
         )
         denominator = tree_abs_sum(grad_sum)
         estimate = promoted_py(jnp.divide, promoted_py(jnp.multiply, estim_lr_coef, numerator), denominator)
-        # optax: 0/0 = NaN here while every gradient so far is zero; PyTorch Prodigy skips the step.
-        raised = promoted(jnp.maximum, d, estimate)
-        new_d = jnp.where(denominator == 0, d.astype(raised.dtype), raised)
-        new_updates = jax.tree.map(
-            lambda ea, eas, p, g: promoted_py(
-                jnp.subtract,
-                promoted_py(jnp.multiply, promoted_py(jnp.multiply, (-cast(Any, weight_decay)), dlr), p),
-                promoted_py(
-                    jnp.divide,
-                    promoted_py(jnp.multiply, dlr, ea),
-                    promoted_py(jnp.add, jnp.sqrt(eas), promoted_py(jnp.multiply, new_d, eps)),
-                ),
-            ).astype(g.dtype),
+        new_d = _raised(d, estimate, denominator)
+        new_updates = _decayed_updates(
+            lambda ea, eas: promoted_py(
+                jnp.divide,
+                promoted_py(jnp.multiply, dlr, ea),
+                promoted_py(jnp.add, jnp.sqrt(eas), promoted_py(jnp.multiply, new_d, eps)),
+            ),
             exp_avg,
             exp_avg_sq,
             params,
             updates,
+            weight_decay,
+            dlr,
         )
-        new_state = ProdigyState(
-            exp_avg=cast_like(exp_avg, state.exp_avg),
-            exp_avg_sq=cast_like(exp_avg_sq, state.exp_avg_sq),
-            grad_sum=cast_like(grad_sum, state.grad_sum),
-            params0=state.params0,
-            estim_lr=new_d.astype(d.dtype),
-            numerator_weighted=numerator.astype(state.numerator_weighted.dtype),
-            count=count_inc,
+        new_state = _next_state(
+            state, count_inc, d, new_d, numerator, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq, grad_sum=grad_sum
         )
         return new_updates, new_state
 
@@ -192,3 +164,81 @@ def _validate_betas(who: str, betas: Any) -> tuple[Any, Any]:
     checks.decay_rate(who, "betas[0]", beta1)
     checks.decay_rate(who, "betas[1]", beta2)
     return beta1, beta2
+
+
+# --- Shared with `scale_by_dadapt_adamw` ---------------------------------------
+
+
+def _initial_fields(params: Any, estim_lr0: Any) -> dict[str, Any]:
+    """The state fields both D-Adaptation rules start from: zero moments and sum, `d0`, a zero numerator."""
+    dtype = scalar_dtype(params)
+    return {
+        "exp_avg": tree_zeros_like(params),
+        "exp_avg_sq": tree_zeros_like(params),
+        "grad_sum": tree_zeros_like(params),
+        "estim_lr": jnp.asarray(estim_lr0, dtype),
+        "numerator_weighted": jnp.zeros([], dtype),
+        "count": zero_count(),
+    }
+
+
+def _step_scale(
+    state: Any, learning_rate: Any, beta1: Any, beta2: Any
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """`(t + 1, d, dlr)`: the step count, the current estimate `d` and Adam's step scale of `d * lr`."""
+    count_inc = safe_increment(state.count)
+    multiplier = learning_rate(state.count) if callable(learning_rate) else learning_rate
+    d = state.estim_lr
+    return count_inc, d, adam_step_scale(d, multiplier, beta1, beta2, count_inc)
+
+
+def _second_moment(exp_avg_sq: Updates, x: Updates, beta2: Any) -> Updates:
+    """`beta2 * v + (1 - beta2) * x * x`, leaf by leaf, each operation promoted as in optax."""
+    return jax.tree.map(
+        lambda v, g: promoted_py(
+            jnp.add,
+            promoted_py(jnp.multiply, beta2, v),
+            promoted_py(jnp.multiply, promoted_py(jnp.multiply, 1 - beta2, g), g),
+        ),
+        exp_avg_sq,
+        x,
+    )
+
+
+def _raised(d: jax.Array, estimate: jax.Array, denominator: jax.Array) -> jax.Array:
+    """`max(d, estimate)`, or `d` while the denominator (every gradient so far) is zero.
+
+    optax: 0/0 = NaN there; PyTorch's D-Adaptation and Prodigy skip the step.
+    """
+    raised = promoted(jnp.maximum, d, estimate)
+    return jnp.where(denominator == 0, d.astype(raised.dtype), raised)
+
+
+def _decayed_updates(
+    step: Callable[[jax.Array, jax.Array], jax.Array],
+    exp_avg: Updates,
+    exp_avg_sq: Updates,
+    params: Any,
+    updates: Updates,
+    weight_decay: Any,
+    dlr: Any,
+) -> Updates:
+    """`-weight_decay * dlr * p - step(m, v)` leaf by leaf (AdamW's decoupled decay), in the grads' dtypes."""
+
+    def leaf(m, v, p, g):
+        decay = promoted_py(jnp.multiply, promoted_py(jnp.multiply, (-cast(Any, weight_decay)), dlr), p)
+        return promoted_py(jnp.subtract, decay, step(m, v)).astype(g.dtype)
+
+    return jax.tree.map(leaf, exp_avg, exp_avg_sq, params, updates)
+
+
+def _next_state(
+    state: Any, count: jax.Array, d: jax.Array, new_d: jax.Array, numerator: jax.Array, **moments: Any
+):
+    """`state` after a step: the moments and sum (`moments`) in their state dtypes, the new `d`, numerator."""
+    return state._replace(
+        **{name: cast_like(value, getattr(state, name)) for name, value in moments.items()},
+        estim_lr=new_d.astype(d.dtype),
+        numerator_weighted=numerator.astype(state.numerator_weighted.dtype),
+        count=count,
+    )
