@@ -149,6 +149,13 @@ def _is_packed(x: Any) -> bool:
     return isinstance(x, PackedTree)
 
 
+def _bare_arrays(tree: Any) -> Any:
+    """`tree` with every wrapped array leaf as its array: an `nnx.Optimizer` holds its state's
+    leaves in Flax variables (`OptArray`), which `lax.dynamic_slice` does not take."""
+    wrapped = lambda x: hasattr(x, "__jax_array__") and not isinstance(x, jax.Array)
+    return jax.tree.map(lambda x: jnp.asarray(x) if wrapped(x) else x, tree, is_leaf=wrapped)
+
+
 def fuse_state_view(state: FusedState) -> Any:
     """The state of `fuse(tx)` in the unfused layout: every `PackedTree` as the user's tree.
 
@@ -162,11 +169,12 @@ def fuse_state_view(state: FusedState) -> Any:
     state, view one replica (`jax.tree.map(lambda x: x[0], state)`).
 
     Args:
-      state: a `FusedState`.
+      state: a `FusedState`, also as an `nnx.Optimizer` holds it (`optimizer.opt_state`).
 
     Returns:
       The inner state with every packed tree unpacked.
     """
+    state = _bare_arrays(state)
     if not isinstance(state, FusedState) or not isinstance(state.layout, PackLayout):
         raise ValueError(f"fuse_state_view: expected a FusedState, got {type(state).__name__}")
     spec, offsets = state.layout.spec, state.layout.offsets
@@ -195,6 +203,7 @@ def fuse_state_pack(unfused_state: Any, like: FusedState) -> FusedState:
     Returns:
       A `FusedState` holding the values of `unfused_state`.
     """
+    like = _bare_arrays(like)
     if not isinstance(like, FusedState) or not isinstance(like.layout, PackLayout):
         raise ValueError(f"fuse_state_pack: `like` must be a FusedState, got {type(like).__name__}")
     spec = like.layout.spec

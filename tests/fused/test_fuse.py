@@ -290,10 +290,19 @@ def test_fuse_inside_nnx_optimizer_matches_unfused():
             return loss
 
         losses = [float(step(model, optimizer)) for _ in range(5)]
-        return losses, nnx.to_pure_dict(nnx.state(model, nnx.Param))
+        return losses, nnx.to_pure_dict(nnx.state(model, nnx.Param)), optimizer.opt_state
 
-    fused_losses, fused = train(gdx.fuse(gdx.adamw(1e-2)))
-    losses, unfused = train(gdx.adamw(1e-2))
+    fused_losses, fused, fused_state = train(gdx.fuse(gdx.adamw(1e-2)))
+    losses, unfused, unfused_state = train(gdx.adamw(1e-2))
+    # The optimizer's state (leaves held in Flax variables) views in the unfused layout,
+    # and packs back.
+    view = gdx.fuse_state_view(fused_state)
+    assert len(jax.tree.leaves(view)) == len(jax.tree.leaves(unfused_state))
+    for a, b in zip(jax.tree.leaves(view), jax.tree.leaves(unfused_state)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    packed = gdx.fuse_state_pack(view, fused_state)
+    for a, b in zip(jax.tree.leaves(packed), jax.tree.leaves(fused_state)):
+        np.testing.assert_array_equal(a, b)
     # Adam is element-wise, but XLA:CPU contracts the packed buffers' multiply-adds
     # differently from the per-leaf ones (1 ulp differences): float32 tolerances.
     np.testing.assert_allclose(fused_losses, losses, rtol=1e-6)
