@@ -89,6 +89,86 @@ momo_adam:
   b2: {adam}
   eps: added to the preconditioner, >= 0. Default 1e-8.
   lower_bound, weight_decay, adapt_lower_bound: {momo}
+
+adam_variants:
+  nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the
+    params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+
+belief:
+  b2: decay of the prediction-error variance, in [0, 1). Default 0.999.
+  eps: added to the denominator outside the square root, >= 0. Default 1e-16
+    (the paper uses 1e-8).
+  eps_root: added to the variance at every step, >= 0; must be > 0 to
+    differentiate through the update. Default 1e-16 (the paper uses 0).
+
+radam:
+  threshold: the adaptive step is used once `rho >= threshold`, a finite
+    number. Default 5 (optax's; with the default b2, from the 6th step on;
+    the paper uses 4, where `r` is 0 anyway).
+
+yogi:
+  b2: rate of the second moment's change, in [0, 1). Default 0.999.
+  eps: added to the denominator outside the square root, >= 0. Default 1e-3
+    (the paper's).
+
+acprop:
+  b2: decay of the second central moment, in [0, 1). Default 0.999.
+  eps: added to the denominator outside the square root, >= 0. Default 1e-16.
+  eps_root: added to the second moment at every step, >= 0 (must be > 0 to
+    differentiate through the update). Default 1e-16.
+
+adan:
+  b1: decay of the gradient average, in [0, 1). Default 0.98.
+  b2: decay of the gradient-change average, in [0, 1). Default 0.92.
+  b3: decay of the squared-term average, in [0, 1). Default 0.99.
+  nu_dtype: gdx-only, dtype of the second moment `n` in state; `None` keeps
+    the params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+
+galore:
+  rank: the projection rank, an int >= 1. Default 128.
+  update_proj_gap: steps between projector refreshes, an int >= 1. Default 200.
+  scale: multiplies the projected-back updates, finite. Default 1.0.
+
+rprop:
+  learning_rate: the initial step size, >= 0 (a number, not a schedule).
+  eta_minus: factor that shrinks a step after a sign change, in (0, 1]. Default 0.5.
+  eta_plus: factor that grows a step while the sign holds, >= 1. Default 1.2.
+  min_step_size: smallest step size, >= 0. Default 1e-6.
+  max_step_size: largest step size, > 0 and >= min_step_size. Default 50.
+
+madgrad:
+  learning_rate: {common}
+  momentum: weight of the current iterate in the averaging, in [0, 1)
+    (`1 - c` in the paper). Default 0.9.
+  eps: added to the learning rate and to the denominator, >= 0. Default 1e-6.
+
+rss:
+  initial_accumulator_value: initial value of `s`, >= 0. Default 0.1.
+  eps: added inside the square root, >= 0. Default 1e-7.
+
+rms:
+  eps: stabilizer of the denominator, >= 0. Default 1e-8.
+  initial_scale: initial value of `nu`, >= 0. Default 0.
+  eps_in_sqrt: add `eps` inside the square root (default) or outside.
+  nu_dtype: gdx-only, dtype of `nu` in state (e.g. `jnp.bfloat16`); `None`
+    keeps the params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+
+adadelta:
+  rho: decay of both running averages, in [0, 1). Default 0.9.
+  eps: added inside both square roots, > 0 (with 0 the first update, and so
+    every later one, is 0). Default 1e-6.
+
+polyak:
+  f_min: a lower bound of the loss (its minimum; 0 for models that
+    interpolate the data); a wrong guess can diverge or stall. Default 0.
+  max_learning_rate: the largest step, >= 0 (0 freezes the params). Default 1.
+  eps: added to the squared norm in the denominator, >= 0. Default 0.
+  variant: "sps" (default) or "sps+" (only the non-negative part of the gap).
+
+lion:
+  b1: interpolation between gradient and momentum for the update, in [0, 1) (default 0.9).
+  b2: decay of the momentum, in [0, 1) (default 0.99).
+  mu_dtype: dtype of the momentum; `None` (default) uses the params'.
 """
 
 _PLACEHOLDER = re.compile(r"^(?P<indent>\s*)(?P<names>\w+(?:, \w+)*): \{(?P<family>\w+)\}\s*$")
