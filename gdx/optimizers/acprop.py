@@ -4,7 +4,7 @@ from typing import Any, cast
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.acprop import scale_by_acprop
@@ -13,6 +13,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 
 
 @checks.called_as("acprop")
+@docs.shared_args
 def acprop(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -30,11 +31,9 @@ def acprop(
         s <- b2 * s + (1 - b2) * (g - m)**2 + eps_root;   m <- b1 * m + (1 - b1) * g
 
     Args:
-      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the second central moment, in [0, 1). Default 0.999.
-      eps: added to the denominator, >= 0. Default 1e-16.
-      eps_root: added to the second moment at every step, >= 0. Default 1e-16.
+      learning_rate: {common}
+      b1: {adam}
+      b2, eps, eps_root: {acprop}
       weight_decay: decoupled weight decay (multiplied by the learning rate), >= 0. Default 0.
       mask: which params get weight decay: a pytree of bools (or a callable
         `params -> pytree`); `None` decays all.

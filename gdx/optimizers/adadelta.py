@@ -2,7 +2,7 @@
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adadelta import scale_by_adadelta
@@ -11,6 +11,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 
 
 @checks.called_as("adadelta")
+@docs.shared_args
 def adadelta(
     learning_rate: ScalarOrSchedule | None = None,
     rho: jax.typing.ArrayLike = 0.9,
@@ -31,8 +32,7 @@ def adadelta(
     Args:
       learning_rate: a number >= 0, a schedule, or `None` (default, no scaling:
         `u = +d`, as optax; pass a rate to descend).
-      rho: decay of both running averages, in [0, 1). Default 0.9.
-      eps: added inside both square roots, > 0. Default 1e-6.
+      rho, eps: {adadelta}
       weight_decay: L2 decay added to the gradient first, >= 0, or a schedule. Default 0.
       weight_decay_mask: `None` (decay every param), a pytree of bools with the
         params' structure (or a prefix), or a callable `params -> such a pytree`.

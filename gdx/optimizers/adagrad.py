@@ -2,7 +2,7 @@
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.rms import scale_by_rss
@@ -10,6 +10,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 
 
 @checks.called_as("adagrad")
+@docs.shared_args
 def adagrad(
     learning_rate: ScalarOrSchedule,
     initial_accumulator_value: jax.typing.ArrayLike = 0.1,
@@ -23,9 +24,8 @@ def adagrad(
         u <- -lr * g / sqrt(s + eps)
 
     Args:
-      learning_rate: a number >= 0 or a schedule.
-      initial_accumulator_value: initial value of `s`, >= 0. Default 0.1.
-      eps: added inside the square root, >= 0. Default 1e-7.
+      learning_rate: {common}
+      initial_accumulator_value, eps: {rss}
 
     Returns:
       A `GradientTransformation` with state `(ScaleByRssState(sum_of_squares), <lr state>)`.

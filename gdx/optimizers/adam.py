@@ -7,7 +7,7 @@ from typing import Any
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import scale_by_adam, scale_by_amsgrad
@@ -35,6 +35,7 @@ def _adam(
 
 
 @checks.called_as("adam")
+@docs.shared_args
 def adam(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -55,16 +56,8 @@ def adam(
         u  <- -lr * (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t) + eps_root) + eps)
 
     Args:
-      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the second moment, in [0, 1). Default 0.999.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
-      eps_root: added inside the square root, >= 0. Default 0.
-      mu_dtype: dtype of the first moment in state (e.g. `jnp.bfloat16`);
-        `None` keeps the params' dtype.
-      nesterov: use Nesterov momentum (NAdam). Default False.
-      nu_dtype: gdx-only, dtype of the second moment in state (e.g.
-        `jnp.bfloat16`); `None` keeps the params' dtype. See `scale_by_adam`.
+      learning_rate: {common}
+      b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype: {adam}
 
     Returns:
       A `GradientTransformation` with state
@@ -111,6 +104,7 @@ def nadam(
 
 
 @checks.called_as("amsgrad")
+@docs.shared_args
 def amsgrad(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -133,11 +127,9 @@ def amsgrad(
         u  <- -lr * (mu / (1 - b1**t)) / (sqrt(nu_max + eps_root) + eps)
 
     Args:
-      learning_rate: a number >= 0 or a schedule.
+      learning_rate: {common}
       b1, b2, eps, eps_root, mu_dtype: as in `adam`.
-      bias_correction_mu: bias-correct the first moment (default True; the paper does not).
-      bias_correction_nu: bias-correct the second moment (default True; the paper does not).
-      nu_dtype: gdx-only, dtype of `nu` and `nu_max` in state; `None` keeps the params' dtype.
+      bias_correction_mu, bias_correction_nu, nu_dtype: {amsgrad}
 
     Returns:
       A `GradientTransformation` with state

@@ -4,7 +4,7 @@ from typing import Any
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam_variants import scale_by_belief, scale_by_radam, scale_by_yogi
@@ -12,6 +12,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 
 
 @checks.called_as("adabelief")
+@docs.shared_args
 def adabelief(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -31,14 +32,11 @@ def adabelief(
         u  <- -lr * (mu / (1 - b1**t)) / (sqrt(s / (1 - b2**t)) + eps)
 
     Args:
-      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the prediction-error variance, in [0, 1). Default 0.999.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-16
-        (the paper uses 1e-8).
-      eps_root: added to the variance at every step, >= 0. Default 1e-16 (the paper uses 0).
+      learning_rate: {common}
+      b1: {adam}
+      b2, eps, eps_root: {belief}
       nesterov: use Nesterov momentum (as `nadam`). Default False.
-      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the params' dtype.
+      nu_dtype: {adam_variants}
 
     Returns:
       A `GradientTransformation` with state
@@ -56,6 +54,7 @@ def adabelief(
 
 
 @checks.called_as("radam")
+@docs.shared_args
 def radam(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -78,12 +77,11 @@ def radam(
         r(rho) = sqrt((rho - 4) (rho - 2) rho_inf / ((rho_inf - 4) (rho_inf - 2) rho))
 
     Args:
-      learning_rate: a number >= 0 or a schedule.
+      learning_rate: {common}
       b1, b2, eps, eps_root: as in `adam`.
-      threshold: the adaptive step is used once `rho >= threshold`, a finite
-        number. Default 5 (with the default b2, from the 6th step on).
+      threshold: {radam}
       nesterov: use Nesterov momentum. Default False.
-      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the params' dtype.
+      nu_dtype: {adam_variants}
 
     Returns:
       A `GradientTransformation` with state
@@ -109,6 +107,7 @@ def radam(
 
 
 @checks.called_as("yogi")
+@docs.shared_args
 def yogi(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -126,11 +125,10 @@ def yogi(
         u  <- -lr * (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t)) + eps)
 
     Args:
-      learning_rate: a number >= 0 or a schedule.
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: rate of the second moment's change, in [0, 1). Default 0.999.
-      eps: added to the denominator, >= 0. Default 1e-3 (the paper's).
-      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the params' dtype.
+      learning_rate: {common}
+      b1: {adam}
+      b2, eps: {yogi}
+      nu_dtype: {adam_variants}
 
     Returns:
       A `GradientTransformation` with state

@@ -4,7 +4,7 @@ from typing import Any
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adam import scale_by_adamax
@@ -13,6 +13,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 
 
 @checks.called_as("adamax")
+@docs.shared_args
 def adamax(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -30,12 +31,9 @@ def adamax(
         u  <- -lr * (mu / (1 - b1**t)) / nu
 
     Args:
-      learning_rate: a number >= 0 or a schedule.
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the infinity norm, in [0, 1). Default 0.999.
-      eps: added to `|g|`, >= 0. Default 1e-8.
-      nu_dtype: gdx-only, keyword-only: dtype of the infinity norm in state
-        (e.g. `jnp.bfloat16`); `None` keeps the params' dtype.
+      learning_rate: {common}
+      b1: {adam}
+      b2, eps, nu_dtype: {adamax}
 
     Returns:
       A `GradientTransformation` with state `(ScaleByAdamState(count, mu, nu), <lr state>)`.

@@ -4,7 +4,7 @@ from typing import Any
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.adan import scale_by_adan
@@ -13,6 +13,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 
 
 @checks.called_as("adan")
+@docs.shared_args
 def adan(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.98,
@@ -39,15 +40,13 @@ def adan(
     division by `1 + weight_decay * lr`, as in optax.
 
     Args:
-      learning_rate: a number >= 0 or a schedule.
-      b1: decay of the gradient average, in [0, 1). Default 0.98.
-      b2: decay of the gradient-change average, in [0, 1). Default 0.92.
-      b3: decay of the squared-term average, in [0, 1). Default 0.99.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
+      learning_rate: {common}
+      b1, b2, b3: {adan}
+      eps: {adam}
       eps_root: added inside the square root, >= 0. Default 1e-8 (the transform's is 0).
       weight_decay: decoupled decay rate >= 0, or a schedule. Default 0.
       mask: which params to decay: `None` (all), a pytree of bools, or a callable.
-      nu_dtype: gdx-only, dtype of the second moment `n` in state (see `scale_by_adan`).
+      nu_dtype: {adan}
 
     Returns:
       A `GradientTransformation` with optax's state layout

@@ -2,13 +2,14 @@
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.transforms.lr_free.dadapt import DAdaptAdamWState as DAdaptAdamWState  # its old import path
 from gdx.transforms.lr_free.dadapt import scale_by_dadapt_adamw
 
 
 @checks.called_as("dadapt_adamw")
+@docs.shared_args
 def dadapt_adamw(
     learning_rate: ScalarOrSchedule = 1.0,
     betas: tuple[jax.typing.ArrayLike, jax.typing.ArrayLike] = (0.9, 0.999),
@@ -25,12 +26,7 @@ def dadapt_adamw(
     over `||s||_1`.
 
     Args:
-      learning_rate: a multiplier of the estimated step size (number >= 0 or a
-        schedule, e.g. warmup then linear decay from 1 to 0). Default 1.
-      betas: `(b1, b2)`, the AdamW moment decays, each in [0, 1). Default (0.9, 0.999).
-      eps: added to the AdamW denominator, >= 0. Default 1e-8.
-      estim_lr0: initial (under-)estimate `d0` of the step size, > 0. Default 1e-6.
-      weight_decay: decoupled (AdamW) weight decay, >= 0. Default 0.
+      learning_rate, betas, eps, estim_lr0, weight_decay: {dadapt}
 
     Returns:
       `scale_by_dadapt_adamw(...)`, with optax's state `DAdaptAdamWState`; `update` needs `params`.

@@ -4,7 +4,7 @@ from typing import Any, cast
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import (
     GradientTransformation,
     MaskOrFn,
@@ -17,6 +17,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 
 
 @checks.called_as("galore")
+@docs.shared_args
 def galore(
     learning_rate: ScalarOrSchedule,
     rank: int = 128,
@@ -40,9 +41,7 @@ def galore(
     Args:
       learning_rate: a number >= 0 or a schedule `count -> learning rate`
         (use 1.0 if `base_optimizer` already scales by a learning rate).
-      rank: the projection rank, an int >= 1. Default 128.
-      update_proj_gap: steps between projector refreshes, an int >= 1. Default 200.
-      scale: multiplies the projected-back updates, finite. Default 1.0.
+      rank, update_proj_gap, scale: {galore}
       base_optimizer: a transformation that does not need params; `None`
         (default) is `scale_by_adam()`.
       weight_decay: decoupled weight decay in the full space, >= 0. Default 0.

@@ -4,7 +4,7 @@ from typing import Any
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, MaskOrFn, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.decay import add_decayed_weights
@@ -13,6 +13,7 @@ from gdx.transforms.sign import scale_by_lion
 
 
 @checks.called_as("lion")
+@docs.shared_args
 def lion(
     learning_rate: ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -33,10 +34,8 @@ def lion(
     smaller and a weight decay 3-10x larger than AdamW's are typical.
 
     Args:
-      learning_rate: a number >= 0 or a schedule `count -> rate`.
-      b1: interpolation rate for the update, in [0, 1) (default 0.9).
-      b2: momentum decay, in [0, 1) (default 0.99).
-      mu_dtype: dtype of the momentum; `None` (default) uses the params'.
+      learning_rate: {common}
+      b1, b2, mu_dtype: {lion}
       weight_decay: decoupled weight decay >= 0, or a schedule (default 1e-3).
       mask: which params to decay: `None` (all), a pytree of bools (or a
         prefix), or a callable `params -> such a pytree`.

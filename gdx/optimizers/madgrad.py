@@ -1,6 +1,6 @@
 """MADGRAD, the named optimizer: `scale_by_madgrad` and decoupled weight decay."""
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import (
     GradientTransformation,
     ScalarOrSchedule,
@@ -11,6 +11,7 @@ from gdx.transforms.madgrad import scale_by_madgrad
 
 
 @checks.called_as("madgrad")
+@docs.shared_args
 def madgrad(
     learning_rate: ScalarOrSchedule,
     momentum: float = 0.9,
@@ -25,11 +26,10 @@ def madgrad(
         x   <- (1 - momentum) * (x0 - s / (cbrt(G) + eps)) + momentum * x
 
     Args:
-      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
-      momentum: in [0, 1). Default 0.9.
+      learning_rate, momentum: {madgrad}
       weight_decay: L2 penalty added to the gradient (coupled, as the paper's
         PyTorch code), >= 0. Default 0.
-      eps: added to the learning rate and to the denominator, >= 0. Default 1e-6.
+      eps: {madgrad}
 
     Returns:
       A `GradientTransformation` with state

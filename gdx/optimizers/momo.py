@@ -2,7 +2,7 @@
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.transforms.lr_free.momo import MomoAdamState as MomoAdamState  # its old import path
 from gdx.transforms.lr_free.momo import MomoState as MomoState  # its old import path
@@ -10,6 +10,7 @@ from gdx.transforms.lr_free.momo import scale_by_momo, scale_by_momo_adam
 
 
 @checks.called_as("momo")
+@docs.shared_args
 def momo(
     learning_rate: ScalarOrSchedule = 1.0,
     beta: jax.typing.ArrayLike = 0.9,
@@ -27,11 +28,7 @@ def momo(
     divide `tau * d` by `1 + lr * weight_decay` (see `scale_by_momo`).
 
     Args:
-      learning_rate: the largest step size (number >= 0 or a schedule); large is fine. Default 1.
-      beta: momentum of the averages, in [0, 1). Default 0.9.
-      lower_bound: a lower bound of the loss (0 for most losses). Default 0.
-      weight_decay: decoupled weight decay, >= 0. Default 0.
-      adapt_lower_bound: estimate the lower bound online. Default False.
+      learning_rate, beta, lower_bound, weight_decay, adapt_lower_bound: {momo}
 
     Returns:
       `scale_by_momo(...)`, with optax's state `MomoState`; `update` needs `params` and `value`.
@@ -43,6 +40,7 @@ def momo(
 
 
 @checks.called_as("momo_adam")
+@docs.shared_args
 def momo_adam(
     learning_rate: ScalarOrSchedule = 1e-2,
     b1: jax.typing.ArrayLike = 0.9,
@@ -61,13 +59,7 @@ def momo_adam(
     does not (see `scale_by_momo_adam`).
 
     Args:
-      learning_rate: the largest step size (number >= 0 or a schedule). Default 1e-2 (optax's).
-      b1: decay of the first moment and of the averages, in [0, 1). Default 0.9.
-      b2: decay of the second moment, in [0, 1). Default 0.999.
-      eps: added to the preconditioner, >= 0. Default 1e-8.
-      lower_bound: a lower bound of the loss (0 for most losses). Default 0.
-      weight_decay: decoupled weight decay, >= 0. Default 0.
-      adapt_lower_bound: estimate the lower bound online. Default False.
+      learning_rate, b1, b2, eps, lower_bound, weight_decay, adapt_lower_bound: {momo_adam}
 
     Returns:
       `scale_by_momo_adam(...)`, with optax's state `MomoAdamState`; `update` needs `params`

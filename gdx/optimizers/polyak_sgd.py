@@ -2,13 +2,14 @@
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.optimizers.sgd import sgd
 from gdx.transforms.step_size import scale_by_polyak
 
 
+@docs.shared_args
 def polyak_sgd(
     max_learning_rate: jax.typing.ArrayLike = 1.0,
     scaling: ScalarOrSchedule = 1.0,
@@ -28,13 +29,10 @@ def polyak_sgd(
     `TypeError` naming `value` when it is missing (as optax's).
 
     Args:
-      max_learning_rate: the largest step, >= 0 (0 freezes the params). Default 1.
+      max_learning_rate: {polyak}
       scaling: a number >= 0 or a schedule multiplying the gradient before the
         step is computed. Default 1.
-      f_min: a lower bound of the loss (0 for models that interpolate the
-        data); a wrong guess can diverge or stall. Default 0.
-      eps: added to the squared norm, >= 0. Default 0.
-      variant: "sps" (default) or "sps+".
+      f_min, eps, variant: {polyak}
 
     Returns:
       `chain(sgd(scaling), scale_by_polyak(f_min, max_learning_rate, eps, variant))`,

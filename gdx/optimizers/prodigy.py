@@ -2,13 +2,14 @@
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.transforms.lr_free.prodigy import ProdigyState as ProdigyState  # its old import path
 from gdx.transforms.lr_free.prodigy import scale_by_prodigy
 
 
 @checks.called_as("prodigy")
+@docs.shared_args
 def prodigy(
     learning_rate: ScalarOrSchedule = 1.0,
     betas: tuple[jax.typing.ArrayLike, jax.typing.ArrayLike] = (0.9, 0.999),
@@ -27,16 +28,7 @@ def prodigy(
     `<g, x_0 - x>` over the weighted gradient sum.
 
     Args:
-      learning_rate: a multiplier of the estimated step size (number >= 0 or a
-        schedule, e.g. warmup then linear decay from 1 to 0). Default 1.
-      betas: `(b1, b2)`, the AdamW moment decays, each in [0, 1). Default (0.9, 0.999).
-      beta3: decay of the estimate's sums, in [0, 1); `None` for `sqrt(b2)`.
-      eps: added to the AdamW denominator (scaled by `d`), >= 0. Default 1e-8.
-      estim_lr0: initial (under-)estimate `d0` of the step size, > 0. Default 1e-6.
-      estim_lr_coef: multiplies the estimate, > 0. Default 1.
-      weight_decay: decoupled (AdamW) weight decay, >= 0. Default 0.
-      safeguard_warmup: leave the learning rate out of the sum `s` (helps with
-        a warmup schedule). Default False.
+      learning_rate, betas, beta3, eps, estim_lr0, estim_lr_coef, weight_decay, safeguard_warmup: {prodigy}
 
     Returns:
       `scale_by_prodigy(...)`, with optax's state `ProdigyState`; `update` needs `params`.

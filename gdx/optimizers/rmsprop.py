@@ -4,7 +4,7 @@ from typing import Any
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, ScalarOrSchedule, identity
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import trace
@@ -13,6 +13,7 @@ from gdx.transforms.scaling import scale_by_learning_rate
 
 
 @checks.called_as("rmsprop")
+@docs.shared_args
 def rmsprop(
     learning_rate: ScalarOrSchedule,
     decay: jax.typing.ArrayLike = 0.9,
@@ -38,18 +39,15 @@ def rmsprop(
         (nesterov: u <- s + momentum * trace)
 
     Args:
-      learning_rate: a number >= 0 or a schedule.
+      learning_rate: {common}
       decay: decay of the moving averages, in [0, 1). Default 0.9.
-      eps: stabilizer of the denominator, >= 0. Default 1e-8.
-      initial_scale: initial value of `nu`, >= 0. Default 0.
-      eps_in_sqrt: add `eps` inside the square root (default) or outside.
+      eps, initial_scale, eps_in_sqrt: {rms}
       centered: divide by the root of the variance estimate instead of the
         second moment (Graves 2013). Default False.
       momentum: `None` (default, no momentum) or a momentum in [0, 1).
       nesterov: use Nesterov momentum (only with `momentum`). Default False.
       bias_correction: bias-correct the moving averages. Default False.
-      nu_dtype: gdx-only, dtype of `nu` in state (see `scale_by_rms`); `None`
-        keeps the params' dtype.
+      nu_dtype: {rms}
 
     Returns:
       A `GradientTransformation` with optax's state layout

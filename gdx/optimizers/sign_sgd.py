@@ -4,7 +4,7 @@ from typing import Any
 
 import jax
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx.core import GradientTransformation, ScalarOrSchedule
 from gdx.optimizers._base import named_optimizer
 from gdx.transforms.momentum import ema
@@ -71,6 +71,7 @@ def signum(
 
 
 @checks.called_as("rprop")
+@docs.shared_args
 def rprop(
     learning_rate: jax.typing.ArrayLike,
     eta_minus: jax.typing.ArrayLike = 0.5,
@@ -90,11 +91,7 @@ def rprop(
     0); see `scale_by_rprop`.
 
     Args:
-      learning_rate: the initial step size, >= 0 (a number, not a schedule).
-      eta_minus: shrink factor after a sign change, in (0, 1]. Default 0.5.
-      eta_plus: growth factor while the sign holds, >= 1. Default 1.2.
-      min_step_size: smallest step size, >= 0. Default 1e-6.
-      max_step_size: largest step size, >= min_step_size. Default 50.
+      learning_rate, eta_minus, eta_plus, min_step_size, max_step_size: {rprop}
 
     Returns:
       A `GradientTransformation` with state

@@ -7,7 +7,7 @@ promotions written out so the code also runs under strict dtype promotion.
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import cast_like, promoted, tree_zeros_like
 from gdx._common.moments import (
     bias_correction,
@@ -21,6 +21,7 @@ from gdx.core import GradientTransformation, GradientTransformationExtraArgs
 from gdx.transforms.adam_variants import ScaleByBeliefState
 
 
+@docs.shared_args
 def scale_by_acprop(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -40,11 +41,8 @@ def scale_by_acprop(
     gradient, so `m` only feeds the second moment.
 
     Args:
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the second central moment, in [0, 1). Default 0.999.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-16.
-      eps_root: added to the second moment at every step, >= 0 (must be > 0 to
-        differentiate through the update). Default 1e-16.
+      b1: {adam}
+      b2, eps, eps_root: {acprop}
 
     Returns:
       A `GradientTransformation` with state `ScaleByBeliefState(count, mu, nu)`,

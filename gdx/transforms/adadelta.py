@@ -10,7 +10,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import cast_like, promoted, tree_zeros_like
 from gdx._common.moments import update_moment
 from gdx.core import GradientTransformation, GradientTransformationExtraArgs, Updates, record_structure
@@ -23,6 +23,7 @@ class ScaleByAdaDeltaState(NamedTuple):
     e_x: Updates
 
 
+@docs.shared_args
 def scale_by_adadelta(
     rho: jax.typing.ArrayLike = 0.9, eps: jax.typing.ArrayLike = 1e-6
 ) -> GradientTransformation:
@@ -35,9 +36,7 @@ def scale_by_adadelta(
         e_x <- rho * e_x + (1 - rho) * u**2
 
     Args:
-      rho: decay of both running averages, in [0, 1). Default 0.9.
-      eps: added inside both square roots, > 0 (with 0 the first update, and so
-        every later one, is 0). Default 1e-6.
+      rho, eps: {adadelta}
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdaDeltaState(e_g, e_x)`, as in optax.

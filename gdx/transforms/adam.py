@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import cast_like, is_none, promoted, tree_zeros_like
 from gdx._common.moments import (
     bias_correction,
@@ -113,6 +113,7 @@ class ScaleByAdamState(NamedTuple):
     nu: Updates
 
 
+@docs.shared_args
 def scale_by_adam(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -135,18 +136,7 @@ def scale_by_adam(
         u <- mu_hat / (sqrt(nu_hat + eps_root) + eps)
 
     Args:
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the second moment, in [0, 1). Default 0.999.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
-      eps_root: added inside the square root, >= 0 (useful when differentiating
-        through the update). Default 0.
-      mu_dtype: dtype of the first moment in state (e.g. `jnp.bfloat16`); `None`
-        keeps the params' dtype. Updates keep the grads' dtype either way.
-      nesterov: use Nesterov momentum (NAdam, Dozat 2016). Default False.
-      nu_dtype: gdx-only, dtype of the second moment in state (e.g.
-        `jnp.bfloat16`); `None` keeps the params' dtype. The moment is computed
-        in the promoted dtype of grad and state (float32 for float32 grads),
-        used unrounded for this step's update, and stored rounded to `nu_dtype`.
+      b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype: {adam}
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`.
@@ -185,6 +175,7 @@ class ScaleByAmsgradState(NamedTuple):
     nu_max: Updates
 
 
+@docs.shared_args
 def scale_by_amsgrad(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -208,17 +199,8 @@ def scale_by_amsgrad(
         u <- mu_hat / (sqrt(nu_max + eps_root) + eps)
 
     Args:
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the second moment, in [0, 1). Default 0.999.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
-      eps_root: added inside the square root, >= 0. Default 0.
-      mu_dtype: dtype of the first moment in state; `None` keeps the params' dtype.
-      bias_correction_mu: bias-correct the first moment. Default True (False
-        matches the paper).
-      bias_correction_nu: bias-correct the second moment before the maximum.
-        Default True (False matches the paper).
-      nu_dtype: gdx-only, dtype of `nu` and `nu_max` in state; `None` keeps the
-        params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+      b1, b2, eps, eps_root, mu_dtype: {adam}
+      bias_correction_mu, bias_correction_nu, nu_dtype: {amsgrad}
 
     Returns:
       A `GradientTransformation` with state `ScaleByAmsgradState(count, mu, nu, nu_max)`.
@@ -254,6 +236,7 @@ def scale_by_amsgrad(
 # --- Adamax --------------------------------------------------------------------
 
 
+@docs.shared_args
 def scale_by_adamax(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -270,11 +253,8 @@ def scale_by_adamax(
         u  <- (mu / (1 - b1**t)) / nu
 
     Args:
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the infinity norm, in [0, 1). Default 0.999.
-      eps: added to `|g|`, >= 0. Default 1e-8.
-      nu_dtype: gdx-only, dtype of the infinity norm `nu` in state; `None` keeps
-        the params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+      b1: {adam}
+      b2, eps, nu_dtype: {adamax}
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`

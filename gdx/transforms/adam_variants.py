@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import is_none, promoted
 from gdx._common.moments import (
     bias_correction,
@@ -48,6 +48,7 @@ class ScaleByBeliefState(NamedTuple):
     nu: Updates
 
 
+@docs.shared_args
 def scale_by_belief(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -67,15 +68,10 @@ def scale_by_belief(
         u  <- mu_hat / (sqrt(nu / (1 - b2**t)) + eps)
 
     Args:
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the prediction-error variance, in [0, 1). Default 0.999.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-16
-        (the paper uses 1e-8).
-      eps_root: added to the variance at every step, >= 0; must be > 0 to
-        differentiate through the update. Default 1e-16 (the paper uses 0).
+      b1: {adam}
+      b2, eps, eps_root: {belief}
       nesterov: use Nesterov momentum. Default False.
-      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the
-        params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+      nu_dtype: {adam_variants}
 
     Returns:
       A `GradientTransformation` with state `ScaleByBeliefState(count, mu, nu)`.
@@ -109,6 +105,7 @@ def scale_by_belief(
 # --- Yogi ------------------------------------------------------------------------
 
 
+@docs.shared_args
 def scale_by_yogi(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -127,13 +124,11 @@ def scale_by_yogi(
         u  <- (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t) + eps_root) + eps)
 
     Args:
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: rate of the second moment's change, in [0, 1). Default 0.999.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-3.
+      b1: {adam}
+      b2, eps: {yogi}
       eps_root: added inside the square root, >= 0. Default 0.
       initial_accumulator_value: initial value of both moments, >= 0. Default 1e-6.
-      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the
-        params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+      nu_dtype: {adam_variants}
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`, as in optax.
@@ -177,6 +172,7 @@ def scale_by_yogi(
 # --- Rectified Adam ----------------------------------------------------------------
 
 
+@docs.shared_args
 def scale_by_radam(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -203,15 +199,11 @@ def scale_by_radam(
             u <- mu_hat
 
     Args:
-      b1: decay of the first moment, in [0, 1). Default 0.9.
-      b2: decay of the second moment, in [0, 1). Default 0.999.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
+      b1, b2, eps: {adam}
       eps_root: added inside the square root, >= 0. Default 0.
-      threshold: the adaptive step is used once `rho >= threshold`. Default 5
-        (optax's; the paper uses 4, where `r` is 0 anyway).
+      threshold: {radam}
       nesterov: use Nesterov momentum. Default False.
-      nu_dtype: gdx-only, dtype of the second moment in state; `None` keeps the
-        params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+      nu_dtype: {adam_variants}
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdamState(count, mu, nu)`, as in optax.

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import cast_like, promoted, tree_zeros_like
 from gdx._common.moments import (
     bias_correction,
@@ -34,6 +34,7 @@ class ScaleByAdanState(NamedTuple):
     t: jax.Array
 
 
+@docs.shared_args
 def scale_by_adan(
     b1: jax.typing.ArrayLike = 0.98,
     b2: jax.typing.ArrayLike = 0.92,
@@ -60,13 +61,10 @@ def scale_by_adan(
     gradient instead).
 
     Args:
-      b1: decay of the gradient average, in [0, 1). Default 0.98.
-      b2: decay of the gradient-change average, in [0, 1). Default 0.92.
-      b3: decay of the squared-term average, in [0, 1). Default 0.99.
-      eps: added to the denominator outside the square root, >= 0. Default 1e-8.
+      b1, b2, b3: {adan}
+      eps: {adam}
       eps_root: added inside the square root, >= 0. Default 0.
-      nu_dtype: gdx-only, dtype of the second moment `n` in state; `None` keeps
-        the params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+      nu_dtype: {adan}
 
     Returns:
       A `GradientTransformation` with state `ScaleByAdanState(m, v, n, g, t)`, as in optax.

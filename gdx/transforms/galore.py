@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import promoted
 from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
@@ -93,6 +93,7 @@ def _validate_galore(who: str, rank: Any, update_proj_gap: Any, scale: Any) -> N
     checks.finite(who, "scale", scale)
 
 
+@docs.shared_args
 def scale_by_galore(
     rank: int = 128,
     update_proj_gap: int = 200,
@@ -118,9 +119,7 @@ def scale_by_galore(
     `weight_decay` for decoupled weight decay.
 
     Args:
-      rank: the projection rank, an int >= 1. Default 128.
-      update_proj_gap: steps between projector refreshes, an int >= 1. Default 200.
-      scale: multiplies the projected-back updates, finite. Default 1.0.
+      rank, update_proj_gap, scale: {galore}
       base_optimizer: the transformation run in the low-rank space; `None`
         (default) is `scale_by_adam()`.
       weight_dimension_numbers: `None` (project the 2-D leaves), one

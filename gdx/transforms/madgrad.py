@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import promoted, tree_zeros_like
 from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
@@ -44,6 +44,7 @@ def _validate_madgrad(who: str, learning_rate: Any, momentum: Any, eps: Any) -> 
     checks.non_negative(who, "eps", eps)
 
 
+@docs.shared_args
 def scale_by_madgrad(
     learning_rate: ScalarOrSchedule,
     momentum: float = 0.9,
@@ -64,10 +65,7 @@ def scale_by_madgrad(
     step: do not chain `scale_by_learning_rate` after it).
 
     Args:
-      learning_rate: a number >= 0 or a schedule `count -> learning rate`.
-      momentum: weight of the current iterate in the averaging, in [0, 1)
-        (`1 - c` in the paper). Default 0.9.
-      eps: added to the learning rate and to the denominator, >= 0. Default 1e-6.
+      learning_rate, momentum, eps: {madgrad}
 
     Returns:
       A `GradientTransformation` with state `MadgradState(count, grad_sum_sq, s, x0)`.

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import cast_like, is_none, promoted, tree_zeros_like
 from gdx._common.moments import (
     bias_correction as debias,
@@ -62,6 +62,7 @@ class ScaleByRssState(NamedTuple):
     sum_of_squares: Updates
 
 
+@docs.shared_args
 def scale_by_rss(
     initial_accumulator_value: jax.typing.ArrayLike = 0.1,
     eps: jax.typing.ArrayLike = 1e-7,
@@ -74,8 +75,7 @@ def scale_by_rss(
         u <- g / sqrt(s + eps)      (0 where s == 0)
 
     Args:
-      initial_accumulator_value: initial value of `s`, >= 0. Default 0.1.
-      eps: added inside the square root, >= 0. Default 1e-7.
+      initial_accumulator_value, eps: {rss}
 
     Returns:
       A `GradientTransformation` with state `ScaleByRssState(sum_of_squares)`.
@@ -121,6 +121,7 @@ class ScaleByRmsWithCountState(NamedTuple):
     nu: Updates
 
 
+@docs.shared_args
 def scale_by_rms(
     decay: jax.typing.ArrayLike = 0.9,
     eps: jax.typing.ArrayLike = 1e-8,
@@ -144,12 +145,9 @@ def scale_by_rms(
 
     Args:
       decay: decay of the moving average, in [0, 1). Default 0.9.
-      eps: stabilizer of the denominator, >= 0. Default 1e-8.
-      initial_scale: initial value of `nu`, >= 0. Default 0.
-      eps_in_sqrt: add `eps` inside the square root (default) or outside.
+      eps, initial_scale, eps_in_sqrt: {rms}
       bias_correction: divide `nu` by `1 - decay**t`. Default False.
-      nu_dtype: gdx-only, dtype of `nu` in state (e.g. `jnp.bfloat16`); `None`
-        keeps the params' dtype. Computed in the promoted dtype, stored in `nu_dtype`.
+      nu_dtype: {rms}
 
     Returns:
       A `GradientTransformation` with state `ScaleByRmsState(nu)`, or
@@ -204,6 +202,7 @@ class ScaleByRStdDevWithCountState(NamedTuple):
     nu: Updates
 
 
+@docs.shared_args
 def scale_by_stddev(
     decay: jax.typing.ArrayLike = 0.9,
     eps: jax.typing.ArrayLike = 1e-8,
@@ -230,9 +229,7 @@ def scale_by_stddev(
 
     Args:
       decay: decay of the moving averages, in [0, 1). Default 0.9.
-      eps: stabilizer of the denominator, >= 0. Default 1e-8.
-      initial_scale: initial value of `nu`, >= 0. Default 0.
-      eps_in_sqrt: add `eps` inside the square root (default) or outside.
+      eps, initial_scale, eps_in_sqrt: {rms}
       bias_correction: bias-correct both moments. Default False.
       nu_dtype: gdx-only, dtype of `nu` in state; `None` keeps the params' dtype.
         The variance `nu - |mu|**2` cancels, so a bfloat16 `nu` costs more here

@@ -5,7 +5,7 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import canonical_dtype, cast_like, is_none, promoted, tree_zeros_like
 from gdx._common.moments import safe_increment, zero_count
 from gdx.core import (
@@ -24,6 +24,7 @@ class ScaleByLionState(NamedTuple):
     mu: Any
 
 
+@docs.shared_args
 def scale_by_lion(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.99,
@@ -43,9 +44,7 @@ def scale_by_lion(
         mu <- (1 - b2) * g + b2 * mu
 
     Args:
-      b1: interpolation between gradient and momentum for the update, in [0, 1) (default 0.9).
-      b2: decay of the momentum, in [0, 1) (default 0.99).
-      mu_dtype: dtype of the momentum; `None` (default) uses the params'.
+      b1, b2, mu_dtype: {lion}
       mode: `"hard"` (default, the paper's sign), `"smooth"` or `"refined"`.
       smooth_beta: the tanh sharpness for `mode="smooth"` (default 1.0).
 
@@ -154,6 +153,7 @@ def validate_rprop_args(
         )
 
 
+@docs.shared_args
 def scale_by_rprop(
     learning_rate: jax.typing.ArrayLike,
     eta_minus: jax.typing.ArrayLike = 0.5,
@@ -179,11 +179,7 @@ def scale_by_rprop(
     after it (as `rprop` does) for descent.
 
     Args:
-      learning_rate: the initial step size, >= 0 (a number, not a schedule).
-      eta_minus: factor that shrinks a step after a sign change, in (0, 1]. Default 0.5.
-      eta_plus: factor that grows a step while the sign holds, >= 1. Default 1.2.
-      min_step_size: smallest step size, >= 0. Default 1e-6.
-      max_step_size: largest step size, > 0 and >= min_step_size. Default 50.
+      learning_rate, eta_minus, eta_plus, min_step_size, max_step_size: {rprop}
 
     Returns:
       A `GradientTransformation` with state `ScaleByRpropState(step_sizes, prev_updates)`.

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import canonical_dtype, promoted, promoted_dtype, tree_cast
 from gdx._common.tree_math import squared_global_norm as tree_squared_norm
 from gdx.core import EmptyState, GradientTransformation, GradientTransformationExtraArgs
@@ -19,6 +19,7 @@ from gdx.core import EmptyState, GradientTransformation, GradientTransformationE
 _FLOAT64_EPS = float(jnp.finfo(float).eps)
 
 
+@docs.shared_args
 def scale_by_polyak(
     f_min: jax.typing.ArrayLike = 0.0,
     max_learning_rate: jax.typing.ArrayLike = 1.0,
@@ -39,11 +40,7 @@ def scale_by_polyak(
     a chain forwards it.
 
     Args:
-      f_min: a lower bound of the loss (its minimum; 0 for models that
-        interpolate the data). Default 0.
-      max_learning_rate: the largest step, >= 0 (0 freezes the params). Default 1.
-      eps: added to the squared norm in the denominator, >= 0. Default 0.
-      variant: "sps" (default) or "sps+" (only the non-negative part of the gap).
+      f_min, max_learning_rate, eps, variant: {polyak}
 
     Returns:
       A stateless `GradientTransformation` (`EmptyState`) whose `update` takes `value=`.

@@ -5,7 +5,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import promoted_py
 from gdx._common.tree_math import array_vdot as tree_vdot
 from gdx._common.tree_math import tree_abs_sum
@@ -34,6 +34,7 @@ class DAdaptAdamWState(NamedTuple):
     count: jax.Array
 
 
+@docs.shared_args
 def scale_by_dadapt_adamw(
     learning_rate: ScalarOrSchedule = 1.0,
     betas: tuple[jax.typing.ArrayLike, jax.typing.ArrayLike] = (0.9, 0.999),
@@ -61,12 +62,7 @@ def scale_by_dadapt_adamw(
     which breaks `jit` loops), and per-leaf state keeps its leaf's dtype.
 
     Args:
-      learning_rate: a multiplier of the estimated step size (number >= 0 or a
-        schedule, e.g. warmup then linear decay from 1 to 0). Default 1.
-      betas: `(b1, b2)`, the AdamW moment decays, each in [0, 1). Default (0.9, 0.999).
-      eps: added to the AdamW denominator, >= 0. Default 1e-8.
-      estim_lr0: initial (under-)estimate `d0` of the step size, > 0. Default 1e-6.
-      weight_decay: decoupled (AdamW) weight decay, >= 0. Default 0.
+      learning_rate, betas, eps, estim_lr0, weight_decay: {dadapt}
 
     The learning rate is part of the rule (it multiplies `d` inside the moments and
     sums), so it is an argument here and not a chained `scale_by_learning_rate`; the

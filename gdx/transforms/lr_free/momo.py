@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import cast_like, promoted, promoted_py, scalar_dtype, tree_zeros_like
 from gdx._common.moments import decay_power, safe_increment, zero_count
 from gdx._common.tree_math import array_vdot as tree_vdot
@@ -59,6 +59,7 @@ def _init_scalars(params: Any, lower_bound: Any) -> tuple[jax.Array, jax.Array, 
     return jnp.zeros([], dtype), jnp.zeros([], dtype), jnp.asarray(lower_bound).astype(dtype)
 
 
+@docs.shared_args
 def scale_by_momo(
     learning_rate: ScalarOrSchedule = 1.0,
     beta: jax.typing.ArrayLike = 0.9,
@@ -90,11 +91,7 @@ def scale_by_momo(
     With `weight_decay = 0` (the default) gdx and optax agree bit for bit.
 
     Args:
-      learning_rate: the largest step size (number >= 0 or a schedule); large is fine. Default 1.
-      beta: momentum of the averages, in [0, 1). Default 0.9.
-      lower_bound: a lower bound of the loss (0 for most losses). Default 0.
-      weight_decay: decoupled weight decay, >= 0. Default 0.
-      adapt_lower_bound: estimate the lower bound online. Default False.
+      learning_rate, beta, lower_bound, weight_decay, adapt_lower_bound: {momo}
 
     The learning rate is part of the rule (it caps the Polyak step and sets the
     weight decay's shrink), so it is an argument here and not a chained
@@ -205,6 +202,7 @@ def scale_by_momo(
     return GradientTransformationExtraArgs(init, update)
 
 
+@docs.shared_args
 def scale_by_momo_adam(
     learning_rate: ScalarOrSchedule = 1e-2,
     b1: jax.typing.ArrayLike = 0.9,
@@ -234,13 +232,7 @@ def scale_by_momo_adam(
     undivided (see `scale_by_momo`); with `weight_decay = 0` (the default) they agree.
 
     Args:
-      learning_rate: the largest step size (number >= 0 or a schedule). Default 1e-2 (optax's).
-      b1: decay of the first moment and of the averages, in [0, 1). Default 0.9.
-      b2: decay of the second moment, in [0, 1). Default 0.999.
-      eps: added to the preconditioner, >= 0. Default 1e-8.
-      lower_bound: a lower bound of the loss (0 for most losses). Default 0.
-      weight_decay: decoupled weight decay, >= 0. Default 0.
-      adapt_lower_bound: estimate the lower bound online. Default False.
+      learning_rate, b1, b2, eps, lower_bound, weight_decay, adapt_lower_bound: {momo_adam}
 
     The learning rate is part of the rule (it caps the Polyak step and sets the
     weight decay's shrink), so it is an argument here and not a chained

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple, cast
 import jax
 import jax.numpy as jnp
 
-from gdx._common import checks
+from gdx._common import checks, docs
 from gdx._common.dtypes import cast_like, promoted, promoted_py, scalar_dtype, tree_copy, tree_zeros_like
 from gdx._common.moments import adam_step_scale, safe_increment, zero_count
 from gdx._common.tree_math import array_vdot as tree_vdot
@@ -28,6 +28,7 @@ class ProdigyState(NamedTuple):
     count: jax.Array
 
 
+@docs.shared_args
 def scale_by_prodigy(
     learning_rate: ScalarOrSchedule = 1.0,
     betas: tuple[jax.typing.ArrayLike, jax.typing.ArrayLike] = (0.9, 0.999),
@@ -58,16 +59,7 @@ def scale_by_prodigy(
     which breaks `jit` loops), and per-leaf state keeps its leaf's dtype.
 
     Args:
-      learning_rate: a multiplier of the estimated step size (number >= 0 or a
-        schedule, e.g. warmup then linear decay from 1 to 0). Default 1.
-      betas: `(b1, b2)`, the AdamW moment decays, each in [0, 1). Default (0.9, 0.999).
-      beta3: decay of the estimate's sums, in [0, 1); `None` for `sqrt(b2)`.
-      eps: added to the AdamW denominator (scaled by `d`), >= 0. Default 1e-8.
-      estim_lr0: initial (under-)estimate `d0` of the step size, > 0. Default 1e-6.
-      estim_lr_coef: multiplies the estimate, > 0. Default 1.
-      weight_decay: decoupled (AdamW) weight decay, >= 0. Default 0.
-      safeguard_warmup: leave the learning rate out of the sum `s` (helps with
-        a warmup schedule). Default False.
+      learning_rate, betas, beta3, eps, estim_lr0, estim_lr_coef, weight_decay, safeguard_warmup: {prodigy}
 
     The learning rate is part of the rule (it multiplies `d` inside the sums),
     so it is an argument here and not a chained `scale_by_learning_rate`; the
