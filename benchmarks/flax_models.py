@@ -386,15 +386,22 @@ def optimizer_part(rows: dict[str, dict]) -> None:
             row["note"] = "optimizer part ÷ optax: " + ", ".join(parts)
 
 
-def run(mode: str, out_dir: str, models: tuple[str, ...] = ("lm", "deep", "resnet")) -> dict:
-    """Runs every (model, optimizer) case of `mode`; writes `<date>-<machine>-flax[-mode].{json,md}`."""
-    config, sizes = RUNS[mode], SIZES[mode]
+def run(
+    mode: str,
+    out_dir: str,
+    models: tuple[str, ...] = ("lm", "deep", "resnet"),
+    optimizers: tuple[str, ...] = OPTIMIZERS,
+    **overrides: int,
+) -> dict:
+    """Runs every (model, optimizer) case of `mode` (those of `optimizers`; `overrides` of
+    `blocks` / `steps`); writes `<date>-<machine>-flax[-mode].{json,md}`."""
+    config, sizes = {**RUNS[mode], **overrides}, SIZES[mode]
     evict = 1 << 16 if mode == "smoke" else 1 << 26
     label = "flax" if mode == "full" else f"{mode}-flax"
     results: dict[str, Any] = {"mode": label, "machine": report.machine_info(), "rows": [], "floors": {}}
     for model in models:
         size = sizes[model]
-        for opt in config["opts"][model]:
+        for opt in (o for o in config["opts"][model] if o in optimizers):
             rows = fair.measure(
                 builds(model, size, opt),
                 blocks=config["blocks"],
@@ -422,10 +429,14 @@ def main(argv: list[str] | None = None) -> None:
     group.add_argument("--smoke", action="store_true", help="tiny models, one timed step (seconds)")
     group.add_argument("--gpu", action="store_true", help="the GPU run of benchmarks/gpu.sh")
     parser.add_argument("--models", default="lm,deep,resnet", help="comma-separated: lm, deep, resnet")
+    parser.add_argument("--optimizers", default=",".join(OPTIMIZERS), help="a subset of the mode's")
+    parser.add_argument("--blocks", type=int, help="timed blocks (default by mode)")
+    parser.add_argument("--steps", type=int, help="timed steps per block (default by mode)")
     parser.add_argument("--output-dir", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "gpu" if args.gpu else "full"
-    run(mode, args.output_dir, tuple(args.models.split(",")))
+    overrides = {k: v for k, v in (("blocks", args.blocks), ("steps", args.steps)) if v}
+    run(mode, args.output_dir, tuple(args.models.split(",")), tuple(args.optimizers.split(",")), **overrides)
 
 
 if __name__ == "__main__":
