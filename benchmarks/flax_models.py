@@ -15,7 +15,8 @@ Models (parameters initialized by Flax, trained for real steps on a fixed synthe
   collection, updated from the model's `mutable` output and never optimized.
 
 Optimizers: `adamw` (warmup-cosine schedule, weight decay 1e-4), `clip+adamw`
-(`chain(clip_by_global_norm(1), adamw)`), `inject+mask` (`inject_hyperparams(adamw)`
+(`chain(clip_by_global_norm(1), adamw)`), `clip1+adamw` (the same with gdx's
+`single_factor=True` clip, within 2 ulps of optax's), `inject+mask` (`inject_hyperparams(adamw)`
 with weight decay masked to kernels, ndim > 1), `lamb`.
 
 Implementations: `optax`, `optax (A/A)` (a second copy: the noise level), `gdx`
@@ -51,8 +52,8 @@ import gdx  # noqa: E402
 from benchmarks import fair, report  # noqa: E402
 from benchmarks.cases import AA, Case  # noqa: E402
 
-OPTIMIZERS = ("adamw", "clip+adamw", "inject+mask", "lamb")
-FLAT_OPTIMIZERS = ("adamw", "clip+adamw")  # no per-leaf reduction, no per-leaf mask
+OPTIMIZERS = ("adamw", "clip+adamw", "clip1+adamw", "inject+mask", "lamb")
+FLAT_OPTIMIZERS = ("adamw", "clip+adamw", "clip1+adamw")  # no per-leaf reduction, no per-leaf mask
 # The same step with optax.sgd, the cheapest optimizer: its compile and step time are the
 # model's own (forward, backward, state plumbing), so `optimizer_part` can subtract them.
 SGD_FLOOR = "sgd floor"
@@ -74,7 +75,11 @@ RUNS: dict[str, dict[str, Any]] = {
     "quick": dict(
         blocks=5, steps=2, limit=300.0,
         # The target model first; each case compiled 100-225 s per implementation at load 11+.
-        opts=dict(lm=("adamw",), deep=("adamw", "lamb", "clip+adamw", "inject+mask"), resnet=("clip+adamw",)),
+        opts=dict(
+            lm=("adamw",),
+            deep=("adamw", "lamb", "clip+adamw", "clip1+adamw", "inject+mask"),
+            resnet=("clip+adamw",),
+        ),
     ),
     "gpu": dict(  # benchmarks/gpu.sh: a few minutes on one GPU
         blocks=5, steps=3, limit=120.0,
@@ -97,6 +102,10 @@ def make_optimizer(lib: Any, name: str) -> Any:
         return lib.adamw(schedule, weight_decay=1e-4)
     if name == "clip+adamw":
         return lib.chain(lib.clip_by_global_norm(1.0), lib.adamw(schedule, weight_decay=1e-4))
+    if name == "clip1+adamw":  # gdx's single-factor clip (within 2 ulps of optax's; optax: its own)
+        single = dict(single_factor=True) if lib is gdx else {}
+        clip = lib.clip_by_global_norm(1.0, **single)
+        return lib.chain(clip, lib.adamw(schedule, weight_decay=1e-4))
     if name == "inject+mask":
         decay_mask = lambda params: jax.tree.map(lambda p: p.ndim > 1, params)
         return lib.inject_hyperparams(lib.adamw)(learning_rate=schedule, weight_decay=1e-4, mask=decay_mask)
