@@ -19,7 +19,7 @@ import optax
 import pytest
 
 import gdx
-from tests.optimizers.checks import grads_like, params_f32
+from tests.optimizers.checks import ADAPTIVE_HYPERPARAMETERS, grads_like, params_f32
 from tests.parity.harness import make_params, optax_promotion
 
 pytestmark = pytest.mark.filterwarnings("ignore:`optimistic_adam` is deprecated:DeprecationWarning")
@@ -62,19 +62,8 @@ NAMED_BAD = {
 }
 LEARNING_RATE_BAD = [-1e-3, math.nan, math.inf]
 
-# optimizers/adaptive (the Adam and RMS families): the arguments each one validates.
-ADAM_ARGS = ["b1", "b2", "eps", "eps_root"]
-ADAPTIVE_VALIDATED = {
-    "adam": ADAM_ARGS,
-    "nadam": ADAM_ARGS,
-    "amsgrad": ADAM_ARGS,
-    "adamw": [*ADAM_ARGS, "weight_decay"],
-    "nadamw": [*ADAM_ARGS, "weight_decay"],
-    "adamax": ["b1", "b2", "eps"],
-    "adamaxw": ["b1", "b2", "eps", "weight_decay"],
-    "adagrad": ["initial_accumulator_value", "eps"],
-    "rmsprop": ["decay", "eps", "initial_scale", "momentum"],
-}
+# optimizers/adaptive (the Adam and RMS families): the arguments each one validates are
+# ADAPTIVE_HYPERPARAMETERS (tests/optimizers/checks.py).
 ADAPTIVE_BAD_VALUES = {
     "b1": [1.0, -0.1],
     "b2": [1.0, 1.5],
@@ -86,7 +75,7 @@ ADAPTIVE_BAD_VALUES = {
     "initial_accumulator_value": [-0.1],
     "momentum": [1.0, -0.5],
 }
-for _name, _args in ADAPTIVE_VALIDATED.items():
+for _name, _args in ADAPTIVE_HYPERPARAMETERS.items():
     NAMED_BAD[_name] = {arg: ADAPTIVE_BAD_VALUES[arg] for arg in _args}
 
 NAMED_BAD_CASES = [
@@ -222,7 +211,7 @@ def test_non_float_params_raise_type_error_at_init(name, dtype):
 
 # A grads tree of another structure, or a leaf of another shape, names the path: on a nested tree
 # (the rows of optimizers/adam_variants, adadelta, adan, novograd, optimistic, sign_sgd) ...
-NESTED_MISMATCH = [name for name in NAMED_BAD if name not in ADAPTIVE_VALIDATED and name != "sign_sgd"]
+NESTED_MISMATCH = [name for name in NAMED_BAD if name not in ADAPTIVE_HYPERPARAMETERS and name != "sign_sgd"]
 
 
 @pytest.mark.parametrize("name", NESTED_MISMATCH)
@@ -241,7 +230,7 @@ def test_grads_tree_mismatch_names_the_first_differing_path(name):
 # ... and on `params_f32()`: transformations that keep per-leaf state or check the grads against
 # the params.
 PER_LEAF = {
-    **{name: NAMED[name] for name in ADAPTIVE_VALIDATED},
+    **{name: NAMED[name] for name in ADAPTIVE_HYPERPARAMETERS},
     "adafactor": NAMED["adafactor"],
     "scale_by_factored_rms": named("scale_by_factored_rms", min_dim_size_to_factor=2),
     "sm3": NAMED["sm3"],

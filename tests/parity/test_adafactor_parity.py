@@ -3,20 +3,7 @@
 import jax.numpy as jnp
 import pytest
 
-from tests.parity.harness import assert_parity, both
-
-MASK = {
-    "dense": {"kernel": True, "bias": False},
-    "conv": (True,),
-    "scale": False,
-    "matrix": True,
-    "embedding": True,
-}
-
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
+from tests.parity.harness import MASK, assert_parity, both, decaying
 
 OPTIMIZER_CASES = [
     ("adafactor", dict(learning_rate=1e-2, min_dim_size_to_factor=2), 100),

@@ -3,38 +3,14 @@
 Main cases run 100 steps; variants fewer (compile time dominates a case).
 """
 
-import jax
 import jax.numpy as jnp
 import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity
+from tests.parity.harness import MASK, assert_parity, check_named, decaying, decaying_from, not_a_vector
 
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
-
-def decaying_weight_decay(count):
-    return 1e-2 * 0.98 ** count.astype(jnp.float32)
-
-
-def not_a_vector(params):
-    return jax.tree.map(lambda x: x.ndim > 1, params)
-
-
-MASK = {
-    "dense": {"kernel": True, "bias": False},
-    "conv": (True,),
-    "scale": False,
-    "matrix": True,
-    "embedding": True,
-}
-
-
-def check(name, *args, steps=100, **kwargs):
-    assert_parity(getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs), steps=steps)
+decaying_weight_decay = decaying_from(1e-2, 0.98)
 
 
 # --- low-level transforms ---------------------------------------------------------
@@ -105,18 +81,18 @@ OPTIMIZER_CASES = [
     ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in OPTIMIZER_CASES],
 )
 def test_optimizer(name, kwargs, steps):
-    check(name, 1e-2, steps=steps, **kwargs)
+    check_named(name, 1e-2, steps=steps, **kwargs)
 
 
 # Every optimizer scales by the learning rate through the same `scale_by_learning_rate`,
 # so a few representatives cover schedules.
 @pytest.mark.parametrize("name", ["adam", "adagrad"])
 def test_optimizer_with_schedule(name):
-    check(name, decaying, steps=50)
+    check_named(name, decaying, steps=50)
 
 
 def test_adamw_with_schedules_and_callable_mask():
-    check(
+    check_named(
         "adamw",
         decaying,
         weight_decay=decaying_weight_decay,
@@ -127,7 +103,9 @@ def test_adamw_with_schedules_and_callable_mask():
 
 
 def test_rmsprop_centered_momentum_with_schedule():
-    check("rmsprop", decaying, centered=True, momentum=0.9, nesterov=True, bias_correction=True, steps=50)
+    check_named(
+        "rmsprop", decaying, centered=True, momentum=0.9, nesterov=True, bias_correction=True, steps=50
+    )
 
 
 def test_adam_large_gradients_stay_in_parity():

@@ -1,14 +1,8 @@
 """Fromage against optax (params after every step, final state)."""
 
-import jax.numpy as jnp
 import pytest
 
-from tests.parity.harness import assert_parity, both
-
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
+from tests.parity.harness import assert_parity, both, decaying
 
 OPTIMIZER_CASES = [
     ("fromage", dict(learning_rate=1e-2), 100),
