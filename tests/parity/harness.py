@@ -286,6 +286,16 @@ def transform_tests(cases: list[tuple[str, dict[str, Any], int]]) -> Callable[..
     return test_transform
 
 
+def optimizer_tests(cases: list[tuple[str, dict[str, Any], int]], *args: Any) -> Callable[..., None]:
+    """`(optimizer name, kwargs, steps)` cases, each built as `<name>(*args, **kwargs)`, vs optax."""
+
+    @pytest.mark.parametrize("name, kwargs, steps", cases, ids=[case_id(n, k) for n, k, _ in cases])
+    def test_optimizer(name, kwargs, steps):
+        check_named(name, *args, steps=steps, **kwargs)
+
+    return test_optimizer
+
+
 def optimizer_defaults_tests(names: list[str]) -> Callable[..., None]:
     """Named optimizers with their defaults at learning rate 1e-2, 100 steps."""
 

@@ -8,7 +8,16 @@ import optax
 import pytest
 
 import gdx
-from tests.parity.harness import MASK, assert_parity, check_named, decaying, decaying_from, not_a_vector
+from tests.parity.harness import (
+    MASK,
+    assert_parity,
+    check_named,
+    decaying,
+    decaying_from,
+    not_a_vector,
+    optimizer_tests,
+    transform_tests,
+)
 
 decaying_weight_decay = decaying_from(1e-2, 0.98)
 
@@ -37,16 +46,7 @@ TRANSFORM_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, kwargs, steps",
-    TRANSFORM_CASES,
-    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in TRANSFORM_CASES],
-)
-def test_transform(name, kwargs, steps):
-    # Scaled down so 100 unit-size steps keep the params in a well-conditioned range.
-    gdx_tx = gdx.chain(getattr(gdx, name)(**kwargs), gdx.scale(-0.05))
-    optax_tx = optax.chain(getattr(optax, name)(**kwargs), optax.scale(-0.05))
-    assert_parity(gdx_tx, optax_tx, steps=steps)
+test_transform = transform_tests(TRANSFORM_CASES)
 
 
 # --- optimizers -----------------------------------------------------------------------
@@ -75,13 +75,7 @@ OPTIMIZER_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, kwargs, steps",
-    OPTIMIZER_CASES,
-    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in OPTIMIZER_CASES],
-)
-def test_optimizer(name, kwargs, steps):
-    check_named(name, 1e-2, steps=steps, **kwargs)
+test_optimizer = optimizer_tests(OPTIMIZER_CASES, 1e-2)
 
 
 # Every optimizer scales by the learning rate through the same `scale_by_learning_rate`,

@@ -1,8 +1,6 @@
 """Fromage against optax (params after every step, final state)."""
 
-import pytest
-
-from tests.parity.harness import assert_parity, both, decaying
+from tests.parity.harness import decaying, optimizer_tests
 
 OPTIMIZER_CASES = [
     ("fromage", dict(learning_rate=1e-2), 100),
@@ -10,10 +8,4 @@ OPTIMIZER_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, kwargs, steps",
-    OPTIMIZER_CASES,
-    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in OPTIMIZER_CASES],
-)
-def test_optimizer(name, kwargs, steps):
-    assert_parity(*both(name, **kwargs), steps=steps)
+test_optimizer = optimizer_tests(OPTIMIZER_CASES)
