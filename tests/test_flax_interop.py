@@ -38,8 +38,12 @@ def batch():
     return x, jnp.sin(x).sum(axis=1, keepdims=True)
 
 
-def train_nnx(tx, steps=5):
-    model = nnx.Linear(4, 1, rngs=nnx.Rngs(0))
+def train_nnx(tx, steps=5, model=None):
+    """`steps` jitted steps of `tx` inside `nnx.Optimizer` on `batch()`; the model's params after.
+
+    The model is `nnx.Linear(4, 1)` unless given (it must map (16, 4) inputs to (16, 1)).
+    """
+    model = nnx.Linear(4, 1, rngs=nnx.Rngs(0)) if model is None else model
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     x, y = batch()
 

@@ -16,15 +16,7 @@ import pytest
 
 import gdx
 from tests.parity.calls import assert_trees_close
-from tests.parity.harness import grad_sequence, make_params
-
-MASK = {
-    "dense": {"kernel": True, "bias": False},
-    "conv": (True,),
-    "scale": False,
-    "matrix": True,
-    "embedding": True,
-}
+from tests.parity.harness import MASK, grad_sequence, make_params
 
 CASES = {
     "adam": lambda lib: lib.adam(1e-2),

@@ -14,21 +14,13 @@ import optax
 import pytest
 
 import gdx
+from tests.parity.calls import assert_trees_equal
 from tests.parity.harness import optax_promotion
 
 
 def psd(n, dtype, seed=0):
     a = np.random.default_rng(seed).standard_normal((n, n)).astype(np.float32)
     return jnp.asarray(a @ a.T / n + 0.1 * np.eye(n, dtype=np.float32), dtype)
-
-
-def assert_trees_equal(got, expected):
-    got_leaves, got_def = jax.tree.flatten(got)
-    expected_leaves, expected_def = jax.tree.flatten(expected)
-    assert got_def == expected_def
-    for g, e in zip(got_leaves, expected_leaves):
-        assert jnp.asarray(g).dtype == jnp.asarray(e).dtype
-        np.testing.assert_array_equal(np.asarray(g, np.float32), np.asarray(e, np.float32))
 
 
 def both(name, *args, jit=False, **kwargs):

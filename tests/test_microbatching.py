@@ -15,6 +15,7 @@ import optax
 import pytest
 
 import gdx
+from tests.parity import calls
 from tests.parity.harness import optax_promotion
 
 GT = gdx.microbatching.AccumulationType
@@ -46,12 +47,7 @@ def assert_trees_equal(got, expected):
     got, expected = (
         jax.tree.map(lambda n: tuple(n) if is_aux(n) else n, t, is_leaf=is_aux) for t in (got, expected)
     )
-    got_leaves, got_def = jax.tree.flatten(got)
-    expected_leaves, expected_def = jax.tree.flatten(expected)
-    assert got_def == expected_def
-    for g, e in zip(got_leaves, expected_leaves):
-        assert jnp.asarray(g).dtype == jnp.asarray(e).dtype
-        np.testing.assert_array_equal(np.asarray(g, np.float32), np.asarray(e, np.float32))
+    calls.assert_trees_equal(got, expected)
 
 
 def both(build, *args, jit=False, **kwargs):

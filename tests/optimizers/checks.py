@@ -25,6 +25,22 @@ def grads_like(params, seed=0):
     )
 
 
+# The Adam and RMS families (optimizers/adaptive): the hyperparameters besides the learning rate
+# that each one validates and takes as an array (test_generic.py, test_adaptive.py).
+ADAM_ARGS = ["b1", "b2", "eps", "eps_root"]
+ADAPTIVE_HYPERPARAMETERS = {
+    "adam": ADAM_ARGS,
+    "nadam": ADAM_ARGS,
+    "amsgrad": ADAM_ARGS,
+    "adamw": [*ADAM_ARGS, "weight_decay"],
+    "nadamw": [*ADAM_ARGS, "weight_decay"],
+    "adamax": ["b1", "b2", "eps"],
+    "adamaxw": ["b1", "b2", "eps", "weight_decay"],
+    "adagrad": ["initial_accumulator_value", "eps"],
+    "rmsprop": ["decay", "eps", "initial_scale", "momentum"],
+}
+
+
 # --- the contract: convergence, jit, dtypes ----------------------------------------------------
 
 CURVATURE = {"w": jnp.array([1.0, 10.0, 100.0]), "b": jnp.array(3.0)}

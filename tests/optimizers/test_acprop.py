@@ -1,26 +1,12 @@
-"""AdaBelief-style ACProp beyond optax parity: validation and its denominator."""
+"""AdaBelief-style ACProp beyond optax parity: its denominator (bad hyperparameters:
+tests/optimizers/test_generic.py)."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 import gdx
-
-BAD_HYPERPARAMETERS = [
-    ("acprop", dict(learning_rate=0.1), "b1", 1.0),
-    ("acprop", dict(learning_rate=0.1), "b2", -0.1),
-    ("acprop", dict(learning_rate=0.1), "eps_root", -1.0),
-    ("scale_by_acprop", {}, "eps", -1.0),
-]
-
-
-@pytest.mark.parametrize(("name", "base", "argument", "value"), BAD_HYPERPARAMETERS)
-def test_bad_hyperparameters_are_rejected_naming_the_argument(name, base, argument, value):
-    with pytest.raises(ValueError, match=rf"{name}: {argument} must be"):
-        getattr(gdx, name)(**{**base, argument: value})
-
 
 # --- ACProp ----------------------------------------------------------------------------------
 

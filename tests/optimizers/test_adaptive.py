@@ -15,31 +15,14 @@ import optax
 import pytest
 
 import gdx
+from tests.optimizers.checks import ADAPTIVE_HYPERPARAMETERS, grads_like, make, params_f32
 from tests.parity.harness import optax_promotion
 
-OPTIMIZERS = ["adam", "nadam", "amsgrad", "adamw", "nadamw", "adamax", "adamaxw", "adagrad", "rmsprop"]
-
-ADAM_ARGS = ["learning_rate", "b1", "b2", "eps", "eps_root"]
-
-
-def params_f32():
-    return {"a": jnp.linspace(-1.0, 1.0, 6).reshape(2, 3), "b": jnp.array([0.5, -2.0])}
+OPTIMIZERS = list(ADAPTIVE_HYPERPARAMETERS)
 
 
 def params_mixed():
     return {"a": jnp.linspace(-1.0, 1.0, 6).reshape(2, 3), "b": jnp.array([0.5, -2.0], jnp.bfloat16)}
-
-
-def grads_like(params, seed=0):
-    leaves, treedef = jax.tree.flatten(params)
-    keys = jax.random.split(jax.random.key(seed), len(leaves))
-    return jax.tree.unflatten(
-        treedef, [jax.random.normal(k, x.shape, jnp.float32).astype(x.dtype) for k, x in zip(keys, leaves)]
-    )
-
-
-def make(name, learning_rate: Any = 1e-2, **kwargs):
-    return getattr(gdx, name)(learning_rate, **kwargs)
 
 
 # --- hyperparameter validation -----------------------------------------------------------
@@ -128,17 +111,7 @@ def test_mu_dtype_is_canonicalized_as_in_optax():
 
 # --- traced hyperparameters -----------------------------------------------------------------
 
-TRACEABLE = {
-    "adam": ADAM_ARGS,
-    "nadam": ADAM_ARGS,
-    "amsgrad": ADAM_ARGS,
-    "adamw": [*ADAM_ARGS, "weight_decay"],
-    "nadamw": [*ADAM_ARGS, "weight_decay"],
-    "adamax": ["learning_rate", "b1", "b2", "eps"],
-    "adamaxw": ["learning_rate", "b1", "b2", "eps", "weight_decay"],
-    "adagrad": ["learning_rate", "initial_accumulator_value", "eps"],
-    "rmsprop": ["learning_rate", "decay", "eps", "initial_scale", "momentum"],
-}
+TRACEABLE = {name: ["learning_rate", *args] for name, args in ADAPTIVE_HYPERPARAMETERS.items()}
 VALUES = {
     "learning_rate": 1e-2,
     "b1": 0.8,

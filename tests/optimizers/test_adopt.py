@@ -1,21 +1,11 @@
-"""ADOPT beyond optax parity: validation and the first step."""
+"""ADOPT beyond optax parity: the first step and a clip_value_fn of the wrong type (bad
+hyperparameters: tests/optimizers/test_generic.py)."""
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import gdx
-
-
-@pytest.mark.parametrize(
-    ("make", "argument"),
-    [
-        (lambda: gdx.adopt(0.01, b2=1.0), "b2"),
-    ],
-)
-def test_bad_hyperparameters_raise_naming_the_argument(make, argument):
-    with pytest.raises(ValueError, match=argument):
-        make()
 
 
 def test_adopt_first_step_only_initializes_the_second_moment():

@@ -1,5 +1,6 @@
-"""DP-SGD and differentially_private_aggregate beyond optax parity: validation, per-example grads
-(outside most of tests/test_contract.py), clipping and the noise scale."""
+"""DP-SGD and differentially_private_aggregate beyond optax parity: per-example grads
+(outside most of tests/test_contract.py), clipping and the noise scale; bad hyperparameters are in
+tests/optimizers/test_generic.py."""
 
 from __future__ import annotations
 
@@ -9,20 +10,6 @@ import numpy as np
 import pytest
 
 import gdx
-
-BAD_HYPERPARAMETERS = [
-    ("differentially_private_aggregate", dict(noise_multiplier=1.0), "l2_norm_clip", 0.0),
-    ("differentially_private_aggregate", dict(l2_norm_clip=1.0), "noise_multiplier", -1.0),
-    ("dpsgd", dict(learning_rate=0.1, l2_norm_clip=1.0, noise_multiplier=1.0, seed=0), "momentum", 1.5),
-    ("dpsgd", dict(l2_norm_clip=1.0, noise_multiplier=1.0, seed=0), "learning_rate", -0.1),
-]
-
-
-@pytest.mark.parametrize(("name", "base", "argument", "value"), BAD_HYPERPARAMETERS)
-def test_bad_hyperparameters_are_rejected_naming_the_argument(name, base, argument, value):
-    with pytest.raises(ValueError, match=rf"{name}: {argument} must be"):
-        getattr(gdx, name)(**{**base, argument: value})
-
 
 # --- DP-SGD ------------------------------------------------------------------------------------
 

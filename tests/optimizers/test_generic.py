@@ -19,7 +19,7 @@ import optax
 import pytest
 
 import gdx
-from tests.optimizers.checks import grads_like, params_f32
+from tests.optimizers.checks import ADAPTIVE_HYPERPARAMETERS, grads_like, params_f32
 from tests.parity.harness import make_params, optax_promotion
 
 pytestmark = pytest.mark.filterwarnings("ignore:`optimistic_adam` is deprecated:DeprecationWarning")
@@ -62,19 +62,8 @@ NAMED_BAD = {
 }
 LEARNING_RATE_BAD = [-1e-3, math.nan, math.inf]
 
-# optimizers/adaptive (the Adam and RMS families): the arguments each one validates.
-ADAM_ARGS = ["b1", "b2", "eps", "eps_root"]
-ADAPTIVE_VALIDATED = {
-    "adam": ADAM_ARGS,
-    "nadam": ADAM_ARGS,
-    "amsgrad": ADAM_ARGS,
-    "adamw": [*ADAM_ARGS, "weight_decay"],
-    "nadamw": [*ADAM_ARGS, "weight_decay"],
-    "adamax": ["b1", "b2", "eps"],
-    "adamaxw": ["b1", "b2", "eps", "weight_decay"],
-    "adagrad": ["initial_accumulator_value", "eps"],
-    "rmsprop": ["decay", "eps", "initial_scale", "momentum"],
-}
+# optimizers/adaptive (the Adam and RMS families): the arguments each one validates are
+# ADAPTIVE_HYPERPARAMETERS (tests/optimizers/checks.py).
 ADAPTIVE_BAD_VALUES = {
     "b1": [1.0, -0.1],
     "b2": [1.0, 1.5],
@@ -86,7 +75,7 @@ ADAPTIVE_BAD_VALUES = {
     "initial_accumulator_value": [-0.1],
     "momentum": [1.0, -0.5],
 }
-for _name, _args in ADAPTIVE_VALIDATED.items():
+for _name, _args in ADAPTIVE_HYPERPARAMETERS.items():
     NAMED_BAD[_name] = {arg: ADAPTIVE_BAD_VALUES[arg] for arg in _args}
 
 NAMED_BAD_CASES = [
@@ -183,6 +172,220 @@ BAD_CASES = [
     ("clip_by_block_rms", dict(threshold=-1.0), "threshold"),
     ("normalize_by_update_norm", dict(scale_factor=0.0), "scale_factor"),
     ("normalize_by_update_norm", dict(eps=-1.0), "eps"),
+    # optimizers/acprop, madgrad, galore, sophia, dpsgd
+    ("acprop", dict(learning_rate=0.1, b1=1.0), "b1"),
+    ("acprop", dict(learning_rate=0.1, b2=-0.1), "b2"),
+    ("acprop", dict(learning_rate=0.1, eps_root=-1.0), "eps_root"),
+    ("scale_by_acprop", dict(eps=-1.0), "eps"),
+    ("madgrad", dict(learning_rate=0.1, momentum=1.0), "momentum"),
+    ("madgrad", dict(learning_rate=0.1, eps=-1.0), "eps"),
+    ("madgrad", dict(learning_rate=0.1, weight_decay=-1.0), "weight_decay"),
+    ("scale_by_madgrad", dict(learning_rate=-0.1), "learning_rate"),
+    ("galore", dict(learning_rate=0.1, rank=0), "rank"),
+    ("galore", dict(learning_rate=0.1, update_proj_gap=0), "update_proj_gap"),
+    ("galore", dict(learning_rate=0.1, scale=math.nan), "scale"),
+    ("scale_by_galore", dict(update_proj_gap=2.5), "update_proj_gap"),
+    ("sophia", dict(learning_rate=0.1, b1=1.0), "b1"),
+    ("sophia", dict(learning_rate=0.1, gamma=-0.01), "gamma"),
+    ("sophia", dict(learning_rate=0.1, clip_threshold=0.0), "clip_threshold"),
+    ("sophia", dict(learning_rate=0.1, update_interval=0), "update_interval"),
+    (
+        "sophia",
+        dict(learning_rate=0.1, verbose=True, print_win_rate_every_n_steps=0),
+        "print_win_rate_every_n_steps",
+    ),
+    ("differentially_private_aggregate", dict(noise_multiplier=1.0, l2_norm_clip=0.0), "l2_norm_clip"),
+    ("differentially_private_aggregate", dict(l2_norm_clip=1.0, noise_multiplier=-1.0), "noise_multiplier"),
+    (
+        "dpsgd",
+        dict(learning_rate=0.1, l2_norm_clip=1.0, noise_multiplier=1.0, seed=0, momentum=1.5),
+        "momentum",
+    ),
+    ("dpsgd", dict(l2_norm_clip=1.0, noise_multiplier=1.0, seed=0, learning_rate=-0.1), "learning_rate"),
+    # optimizers/sgd, lion, layerwise (lamb, lars)
+    ("sgd", dict(learning_rate=math.inf), "learning_rate"),
+    ("sgd", dict(learning_rate=-0.1), "learning_rate"),
+    ("sgd", dict(learning_rate=0.1, momentum=1.0), "momentum"),
+    ("sgd", dict(learning_rate=0.1, momentum=-0.1), "momentum"),
+    ("lion", dict(learning_rate=-1e-3), "learning_rate"),
+    ("lion", dict(learning_rate=1e-3, b1=1.0), "b1"),
+    ("lion", dict(learning_rate=1e-3, b2=-0.5), "b2"),
+    ("lion", dict(learning_rate=1e-3, weight_decay=-1e-3), "weight_decay"),
+    ("scale_by_lion", dict(mode="soft"), "mode"),
+    ("lamb", dict(learning_rate=1e-3, b1=1.5), "b1"),
+    ("lamb", dict(learning_rate=1e-3, b2=1.0), "b2"),
+    ("lamb", dict(learning_rate=1e-3, eps=-1e-6), "eps"),
+    ("lamb", dict(learning_rate=1e-3, weight_decay=-0.1), "weight_decay"),
+    ("lars", dict(learning_rate=-1.0), "learning_rate"),
+    ("lars", dict(learning_rate=0.1, weight_decay=-1e-4), "weight_decay"),
+    ("lars", dict(learning_rate=0.1, eps=-1.0), "eps"),
+    ("lars", dict(learning_rate=0.1, momentum=1.0), "momentum"),
+    # optimizers/ademamix, adopt, muon, schedule_free
+    ("ademamix", dict(learning_rate=0.01, b3=1.0), "b3"),
+    ("ademamix", dict(learning_rate=0.01, alpha=math.inf), "alpha"),
+    ("simplified_ademamix", dict(learning_rate=0.01, b1=-0.1), "b1"),
+    ("adopt", dict(learning_rate=0.01, b2=1.0), "b2"),
+    ("muon", dict(learning_rate=0.01, ns_steps=0), "ns_steps"),
+    ("muon", dict(learning_rate=0.01, beta=1.0), "beta"),
+    ("muon", dict(learning_rate=0.01, preconditioning="newton"), "preconditioning"),
+    ("muon", dict(learning_rate=0.01, ns_coeffs="bogus"), "ns_coeffs"),
+    ("muon", dict(learning_rate=0.01, adam_b1=1.0), "adam_b1"),
+    ("muon", dict(learning_rate=0.01, adam_learning_rate=-1.0), "adam_learning_rate"),
+    ("muon", dict(learning_rate=0.01, consistent_rms=-0.2), "consistent_rms"),
+    ("muon", dict(learning_rate=0.01, weight_decay=-0.1), "weight_decay"),
+    ("scale_by_muon", dict(ns_steps=2.5), "ns_steps"),
+    ("schedule_free", dict(base_optimizer=gdx.sgd(0.1), learning_rate=0.1, b1=0.0), "b1"),
+    ("schedule_free_sgd", dict(b1=1.5), "b1"),
+    ("schedule_free_sgd", dict(warmup_steps=-1), "warmup_steps"),
+    ("schedule_free_sgd", dict(weight_decay=-1.0), "weight_decay"),
+    ("schedule_free_adamw", dict(weight_lr_power=-1.0), "weight_lr_power"),
+    ("schedule_free_adamw", dict(b2=1.0), "b2"),
+    # optimizers/lr_free
+    ("prodigy", dict(betas=(1.0, 0.999)), "betas[0]"),
+    ("prodigy", dict(betas=(0.9, 1.5)), "betas[1]"),
+    ("prodigy", dict(betas=0.9), "betas"),
+    ("prodigy", dict(beta3=1.0), "beta3"),
+    ("prodigy", dict(eps=-1.0), "eps"),
+    ("prodigy", dict(estim_lr0=0.0), "estim_lr0"),
+    ("prodigy", dict(estim_lr_coef=-1.0), "estim_lr_coef"),
+    ("prodigy", dict(weight_decay=-0.1), "weight_decay"),
+    ("dadapt_adamw", dict(betas=(0.9, -0.1)), "betas[1]"),
+    ("dadapt_adamw", dict(estim_lr0=-1.0), "estim_lr0"),
+    ("dadapt_adamw", dict(weight_decay=math.nan), "weight_decay"),
+    ("cocob", dict(alpha=0.0), "alpha"),
+    ("cocob", dict(eps=0.0), "eps"),
+    ("cocob", dict(weight_decay=-1.0), "weight_decay"),
+    ("scale_by_cocob", dict(alpha=-1.0), "alpha"),
+    ("dog", dict(init_step=("nope", 1e-6)), "init_step[0]"),
+    ("dog", dict(init_step=("distance", 0.0)), "init_step[1]"),
+    ("dog", dict(init_step=1e-6), "init_step"),
+    ("dog", dict(eps=-1.0), "eps"),
+    ("dog", dict(weight_decay=-1.0), "weight_decay"),
+    ("dowg", dict(init_estim_sq_dist=0.0), "init_estim_sq_dist"),
+    ("dowg", dict(eps=0.0), "eps"),
+    ("mechanize", dict(base_optimizer=gdx.adam(1.0), weight_decay=-1.0), "weight_decay"),
+    ("mechanize", dict(base_optimizer=gdx.adam(1.0), eps=math.nan), "eps"),
+    ("mechanize", dict(base_optimizer=gdx.adam(1.0), s_init=0.0), "s_init"),
+    ("mechanize", dict(base_optimizer=gdx.adam(1.0), num_betas=0), "num_betas"),
+    ("mechanize", dict(base_optimizer=gdx.adam(1.0), num_betas=2.5), "num_betas"),
+    ("momo", dict(learning_rate=-1.0), "learning_rate"),
+    ("momo", dict(beta=1.0), "beta"),
+    ("momo", dict(lower_bound=math.nan), "lower_bound"),
+    ("momo", dict(weight_decay=-1.0), "weight_decay"),
+    ("momo_adam", dict(b1=1.0), "b1"),
+    ("momo_adam", dict(b2=-0.1), "b2"),
+    ("momo_adam", dict(eps=-1.0), "eps"),
+    # optimizers/lbfgs (and its line searches)
+    ("lbfgs", dict(learning_rate=-1.0), "learning_rate"),
+    ("lbfgs", dict(learning_rate=math.nan), "learning_rate"),
+    ("lbfgs", dict(learning_rate=math.inf), "learning_rate"),
+    ("lbfgs", dict(memory_size=0), "memory_size"),
+    ("lbfgs", dict(memory_size=-1), "memory_size"),
+    ("lbfgs", dict(memory_size=2.5), "memory_size"),
+    ("scale_by_lbfgs", dict(memory_size=0), "memory_size"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=0), "max_linesearch_steps"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=-3), "max_linesearch_steps"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=1.5), "max_linesearch_steps"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, max_learning_rate=0.0), "max_learning_rate"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, max_learning_rate=-1.0), "max_learning_rate"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, tol=-1e-3), "tol"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, increase_factor=1.0), "increase_factor"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, increase_factor=0.5), "increase_factor"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, increase_factor=math.inf), "increase_factor"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, slope_rtol=-0.1), "slope_rtol"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, slope_rtol=1.0), "slope_rtol"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, curv_rtol=0.0), "curv_rtol"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, curv_rtol=-1.0), "curv_rtol"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, curv_rtol=0.4, slope_rtol=0.5), "slope_rtol"),
+    ("scale_by_zoom_linesearch", dict(max_linesearch_steps=5, approx_dec_rtol=-1e-6), "approx_dec_rtol"),
+    (
+        "scale_by_zoom_linesearch",
+        dict(max_linesearch_steps=5, stepsize_precision=-1e-5),
+        "stepsize_precision",
+    ),
+    (
+        "scale_by_zoom_linesearch",
+        dict(max_linesearch_steps=5, initial_guess_strategy="two"),
+        "initial_guess_strategy",
+    ),
+    ("scale_by_backtracking_linesearch", dict(max_backtracking_steps=-1), "max_backtracking_steps"),
+    ("scale_by_backtracking_linesearch", dict(max_backtracking_steps=2.5), "max_backtracking_steps"),
+    ("scale_by_backtracking_linesearch", dict(max_backtracking_steps=5, slope_rtol=1.0), "slope_rtol"),
+    ("scale_by_backtracking_linesearch", dict(max_backtracking_steps=5, slope_rtol=-0.5), "slope_rtol"),
+    (
+        "scale_by_backtracking_linesearch",
+        dict(max_backtracking_steps=5, decrease_factor=0.0),
+        "decrease_factor",
+    ),
+    (
+        "scale_by_backtracking_linesearch",
+        dict(max_backtracking_steps=5, decrease_factor=1.0),
+        "decrease_factor",
+    ),
+    (
+        "scale_by_backtracking_linesearch",
+        dict(max_backtracking_steps=5, decrease_factor=1.5),
+        "decrease_factor",
+    ),
+    (
+        "scale_by_backtracking_linesearch",
+        dict(max_backtracking_steps=5, increase_factor=0.5),
+        "increase_factor",
+    ),
+    (
+        "scale_by_backtracking_linesearch",
+        dict(max_backtracking_steps=5, increase_factor=math.nan),
+        "increase_factor",
+    ),
+    (
+        "scale_by_backtracking_linesearch",
+        dict(max_backtracking_steps=5, max_learning_rate=0.0),
+        "max_learning_rate",
+    ),
+    ("scale_by_backtracking_linesearch", dict(max_backtracking_steps=5, atol=-1.0), "atol"),
+    ("scale_by_backtracking_linesearch", dict(max_backtracking_steps=5, rtol=-1.0), "rtol"),
+    # optimizers/shampoo_soap: each named optimizer and, but for weight_decay, its transform
+    ("shampoo", dict(learning_rate=0.01, block_size=0), "block_size"),
+    ("scale_by_shampoo", dict(block_size=0), "block_size"),
+    ("shampoo", dict(learning_rate=0.01, block_size=2.5), "block_size"),
+    ("scale_by_shampoo", dict(block_size=2.5), "block_size"),
+    ("shampoo", dict(learning_rate=0.01, b1=1.0), "b1"),
+    ("scale_by_shampoo", dict(b1=1.0), "b1"),
+    ("shampoo", dict(learning_rate=0.01, b2=-0.1), "b2"),
+    ("scale_by_shampoo", dict(b2=-0.1), "b2"),
+    ("shampoo", dict(learning_rate=0.01, matrix_epsilon=-1e-6), "matrix_epsilon"),
+    ("scale_by_shampoo", dict(matrix_epsilon=-1e-6), "matrix_epsilon"),
+    ("shampoo", dict(learning_rate=0.01, diagonal_epsilon=math.nan), "diagonal_epsilon"),
+    ("scale_by_shampoo", dict(diagonal_epsilon=math.nan), "diagonal_epsilon"),
+    ("shampoo", dict(learning_rate=0.01, start_preconditioning_step=-1), "start_preconditioning_step"),
+    ("scale_by_shampoo", dict(start_preconditioning_step=-1), "start_preconditioning_step"),
+    ("shampoo", dict(learning_rate=0.01, preconditioning_compute_steps=0), "preconditioning_compute_steps"),
+    ("scale_by_shampoo", dict(preconditioning_compute_steps=0), "preconditioning_compute_steps"),
+    ("shampoo", dict(learning_rate=0.01, graft_type="adam"), "graft_type"),
+    ("scale_by_shampoo", dict(graft_type="adam"), "graft_type"),
+    ("shampoo", dict(learning_rate=0.01, exponent_override=-2), "exponent_override"),
+    ("scale_by_shampoo", dict(exponent_override=-2), "exponent_override"),
+    ("shampoo", dict(learning_rate=0.01, weight_decay=-0.1), "weight_decay"),
+    ("soap", dict(learning_rate=0.01, b1=1.0), "b1"),
+    ("scale_by_soap", dict(b1=1.0), "b1"),
+    ("soap", dict(learning_rate=0.01, b2=1.5), "b2"),
+    ("scale_by_soap", dict(b2=1.5), "b2"),
+    ("soap", dict(learning_rate=0.01, shampoo_beta=1.0), "shampoo_beta"),
+    ("scale_by_soap", dict(shampoo_beta=1.0), "shampoo_beta"),
+    ("soap", dict(learning_rate=0.01, shampoo_beta=math.inf), "shampoo_beta"),
+    ("scale_by_soap", dict(shampoo_beta=math.inf), "shampoo_beta"),
+    ("soap", dict(learning_rate=0.01, eps=-1e-8), "eps"),
+    ("scale_by_soap", dict(eps=-1e-8), "eps"),
+    ("soap", dict(learning_rate=0.01, precondition_frequency=0), "precondition_frequency"),
+    ("scale_by_soap", dict(precondition_frequency=0), "precondition_frequency"),
+    ("soap", dict(learning_rate=0.01, max_precond_dim=0), "max_precond_dim"),
+    ("scale_by_soap", dict(max_precond_dim=0), "max_precond_dim"),
+    ("soap", dict(learning_rate=0.01, weight_decay=-0.01), "weight_decay"),
+    # transforms/clipping, momentum; wrappers/sam
+    ("clip_by_global_norm", dict(max_norm=0.0), "max_norm"),
+    ("clip_by_global_norm", dict(max_norm=-1.0), "max_norm"),
+    ("ema", dict(decay=1.0), "decay"),
+    ("sam", dict(optimizer=gdx.sgd(0.1), adv_optimizer=gdx.sgd(0.1), sync_period=0), "sync_period"),
 ]
 
 
@@ -190,7 +393,25 @@ BAD_CASES = [
     "name, kwargs, argument", BAD_CASES, ids=[f"{n}-{a}={list(k.values())[-1]}" for n, k, a in BAD_CASES]
 )
 def test_bad_hyperparameter_raises_naming_the_argument(name, kwargs, argument):
-    with pytest.raises(ValueError, match=rf"^{name}: {argument} must be"):
+    with pytest.raises(ValueError, match=rf"^{name}: {re.escape(argument)} must be"):
+        getattr(gdx, name)(**kwargs)
+
+
+# The same for a value of the wrong type (a string where a number belongs).
+BAD_TYPE_CASES = [
+    # optimizers/lr_free
+    ("dowg", dict(weight_decay="0.1"), "weight_decay"),
+    ("mechanize", dict(base_optimizer=gdx.adam(1.0), weight_decay="0.1"), "weight_decay"),
+]
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, argument",
+    BAD_TYPE_CASES,
+    ids=[f"{n}-{a}={list(k.values())[-1]}" for n, k, a in BAD_TYPE_CASES],
+)
+def test_hyperparameter_of_wrong_type_raises_type_error_naming_the_argument(name, kwargs, argument):
+    with pytest.raises(TypeError, match=rf"^{name}: {re.escape(argument)} must be"):
         getattr(gdx, name)(**kwargs)
 
 
@@ -209,20 +430,26 @@ NAMED = {
     "fromage": named("fromage", 1e-2),
     "polyak_sgd": named("polyak_sgd"),
     "noisy_sgd": named("noisy_sgd", 1e-2, key=0),
+    # optimizers/sgd, lion, layerwise
+    **{name: named(name, 0.1) for name in ["sgd", "lion", "lamb", "lars"]},
 }
 
 
-@pytest.mark.parametrize("dtype", [jnp.int32, jnp.bool_], ids=["int32", "bool"])
+@pytest.mark.parametrize(
+    "steps",
+    [jnp.zeros(2, jnp.int32), jnp.zeros(2, jnp.bool_), jnp.zeros((), jnp.int32)],
+    ids=["int32", "bool", "int32-scalar"],
+)
 @pytest.mark.parametrize("name", NAMED)
-def test_non_float_params_raise_type_error_at_init(name, dtype):
-    params = {"w": jnp.ones(3), "steps": jnp.zeros(2, dtype)}
+def test_non_float_params_raise_type_error_at_init(name, steps):
+    params = {"w": jnp.ones(3), "steps": steps}
     with pytest.raises(TypeError, match=rf"^{name}: params leaf at \['steps'\]"):
         NAMED[name]().init(params)
 
 
 # A grads tree of another structure, or a leaf of another shape, names the path: on a nested tree
 # (the rows of optimizers/adam_variants, adadelta, adan, novograd, optimistic, sign_sgd) ...
-NESTED_MISMATCH = [name for name in NAMED_BAD if name not in ADAPTIVE_VALIDATED and name != "sign_sgd"]
+NESTED_MISMATCH = [name for name in NAMED_BAD if name not in ADAPTIVE_HYPERPARAMETERS and name != "sign_sgd"]
 
 
 @pytest.mark.parametrize("name", NESTED_MISMATCH)
@@ -241,7 +468,7 @@ def test_grads_tree_mismatch_names_the_first_differing_path(name):
 # ... and on `params_f32()`: transformations that keep per-leaf state or check the grads against
 # the params.
 PER_LEAF = {
-    **{name: NAMED[name] for name in ADAPTIVE_VALIDATED},
+    **{name: NAMED[name] for name in ADAPTIVE_HYPERPARAMETERS},
     "adafactor": NAMED["adafactor"],
     "scale_by_factored_rms": named("scale_by_factored_rms", min_dim_size_to_factor=2),
     "sm3": NAMED["sm3"],

@@ -1,7 +1,7 @@
 """Behaviour of L-BFGS and the line searches beyond optax parity.
 
-Convergence, clear errors (missing objective arguments, bad hyperparameters,
-a state without a line search), jit without recompilation, dtypes with
+Convergence, clear errors (missing objective arguments, a state without a line search; bad
+hyperparameters are in tests/optimizers/test_generic.py), jit without recompilation, dtypes with
 bfloat16 leaves, vmap, and the verbose diagnostics.
 """
 
@@ -101,51 +101,6 @@ def test_lbfgs_without_a_line_search_needs_no_objective():
     params = quadratic_params()
     updates, _ = solver.update(jax.grad(quadratic)(params), solver.init(params), params)
     assert jax.tree.structure(updates) == jax.tree.structure(params)
-
-
-BAD_HYPERPARAMETERS = [
-    (gdx.lbfgs, {}, "learning_rate", [-1.0, math.nan, math.inf]),
-    (gdx.lbfgs, {}, "memory_size", [0, -1, 2.5]),
-    (gdx.scale_by_lbfgs, {}, "memory_size", [0]),
-    (gdx.scale_by_zoom_linesearch, {}, "max_linesearch_steps", [0, -3, 1.5]),
-    (gdx.scale_by_zoom_linesearch, dict(max_linesearch_steps=5), "max_learning_rate", [0.0, -1.0]),
-    (gdx.scale_by_zoom_linesearch, dict(max_linesearch_steps=5), "tol", [-1e-3]),
-    (gdx.scale_by_zoom_linesearch, dict(max_linesearch_steps=5), "increase_factor", [1.0, 0.5, math.inf]),
-    (gdx.scale_by_zoom_linesearch, dict(max_linesearch_steps=5), "slope_rtol", [-0.1, 1.0]),
-    (gdx.scale_by_zoom_linesearch, dict(max_linesearch_steps=5), "curv_rtol", [0.0, -1.0]),
-    (gdx.scale_by_zoom_linesearch, dict(max_linesearch_steps=5, curv_rtol=0.4), "slope_rtol", [0.5]),
-    (gdx.scale_by_zoom_linesearch, dict(max_linesearch_steps=5), "approx_dec_rtol", [-1e-6]),
-    (gdx.scale_by_zoom_linesearch, dict(max_linesearch_steps=5), "stepsize_precision", [-1e-5]),
-    (gdx.scale_by_zoom_linesearch, dict(max_linesearch_steps=5), "initial_guess_strategy", ["two"]),
-    (gdx.scale_by_backtracking_linesearch, {}, "max_backtracking_steps", [-1, 2.5]),
-    (gdx.scale_by_backtracking_linesearch, dict(max_backtracking_steps=5), "slope_rtol", [1.0, -0.5]),
-    (
-        gdx.scale_by_backtracking_linesearch,
-        dict(max_backtracking_steps=5),
-        "decrease_factor",
-        [0.0, 1.0, 1.5],
-    ),
-    (
-        gdx.scale_by_backtracking_linesearch,
-        dict(max_backtracking_steps=5),
-        "increase_factor",
-        [0.5, math.nan],
-    ),
-    (gdx.scale_by_backtracking_linesearch, dict(max_backtracking_steps=5), "max_learning_rate", [0.0]),
-    (gdx.scale_by_backtracking_linesearch, dict(max_backtracking_steps=5), "atol", [-1.0]),
-    (gdx.scale_by_backtracking_linesearch, dict(max_backtracking_steps=5), "rtol", [-1.0]),
-]
-BAD_CASES = [
-    (make, base, name, value) for make, base, name, values in BAD_HYPERPARAMETERS for value in values
-]
-
-
-@pytest.mark.parametrize(
-    "make, base, name, value", BAD_CASES, ids=[f"{m.__name__}-{n}={v}" for m, _, n, v in BAD_CASES]
-)
-def test_bad_hyperparameters_raise_naming_the_argument(make, base, name, value):
-    with pytest.raises(ValueError, match=name):
-        make(**base, **{name: value})
 
 
 def test_accepted_edge_values():

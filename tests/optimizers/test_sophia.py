@@ -1,5 +1,6 @@
-"""Sophia and the Hutchinson estimator beyond optax parity: validation, obj_fn updates on a mixed
-tree, the estimator on a diagonal Hessian, and the ill-conditioned quadratic."""
+"""Sophia and the Hutchinson estimator beyond optax parity: obj_fn updates on a mixed
+tree, the estimator on a diagonal Hessian, and the ill-conditioned quadratic (bad hyperparameters:
+tests/optimizers/test_generic.py)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,6 @@ import numpy as np
 import pytest
 
 import gdx
-
-BAD_HYPERPARAMETERS = [
-    ("sophia", dict(learning_rate=0.1), "b1", 1.0),
-    ("sophia", dict(learning_rate=0.1), "gamma", -0.01),
-    ("sophia", dict(learning_rate=0.1), "clip_threshold", 0.0),
-    ("sophia", dict(learning_rate=0.1), "update_interval", 0),
-    ("sophia", dict(learning_rate=0.1, verbose=True), "print_win_rate_every_n_steps", 0),
-]
-
-
-@pytest.mark.parametrize(("name", "base", "argument", "value"), BAD_HYPERPARAMETERS)
-def test_bad_hyperparameters_are_rejected_naming_the_argument(name, base, argument, value):
-    with pytest.raises(ValueError, match=rf"{name}: {argument} must be"):
-        getattr(gdx, name)(**{**base, argument: value})
-
 
 # --- Sophia ----------------------------------------------------------------------------------
 

@@ -28,6 +28,24 @@ def assert_trees_close(got, expected, where="tree"):
         np.testing.assert_allclose(a, b, err_msg=label, **tolerance)
 
 
+def assert_trees_equal(got, expected):
+    """Same structure and dtypes, equal values (compared in float32; Python numbers allowed)."""
+    got_leaves, got_def = jax.tree.flatten(got)
+    expected_leaves, expected_def = jax.tree.flatten(expected)
+    assert got_def == expected_def
+    for g, e in zip(got_leaves, expected_leaves):
+        assert jnp.asarray(g).dtype == jnp.asarray(e).dtype
+        np.testing.assert_array_equal(np.asarray(g, np.float32), np.asarray(e, np.float32))
+
+
+def assert_same_tree(ours, theirs, rtol=1e-6):
+    """Same structure, dtypes and shapes; values within `rtol` (atol 1e-7), compared in float32."""
+    assert jax.tree.structure(ours) == jax.tree.structure(theirs)
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(np.asarray(a, np.float32), np.asarray(b, np.float32), rtol=rtol, atol=1e-7)
+
+
 def random_tree(seed, *, complex_leaf=False, positive=False):
     rng = np.random.default_rng(seed)
     draw = lambda shape: np.abs(rng.standard_normal(shape)) if positive else rng.standard_normal(shape)

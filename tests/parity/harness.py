@@ -245,9 +245,35 @@ def case_id(name: str, kwargs: dict[str, Any]) -> str:
     return f"{name}-{'-'.join(kwargs) or 'defaults'}"
 
 
-def decaying(count: jax.Array) -> jax.Array:
-    """The schedule the variant cases take as learning rate."""
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
+def decaying_from(start: float, rate: float = 0.99) -> gdx.Schedule:
+    """The schedule `start * rate**count` (a learning rate or a weight decay that decays)."""
+
+    def schedule(count: Any) -> jax.Array:
+        return start * rate ** count.astype(jnp.float32)
+
+    return schedule
+
+
+decaying = decaying_from(1e-2)  # the schedule the variant cases take as learning rate
+
+# A mask over make_params(): True for everything but the biases and the scalar.
+MASK = {
+    "dense": {"kernel": True, "bias": False},
+    "conv": (True,),
+    "scale": False,
+    "matrix": True,
+    "embedding": True,
+}
+
+
+def not_a_vector(params: Any) -> Any:
+    """A callable mask: True for the leaves of rank 2 or more."""
+    return jax.tree.map(lambda x: x.ndim > 1, params)
+
+
+def check_named(name: str, *args: Any, steps: int = 100, params: Any = None, **kwargs: Any) -> None:
+    """`gdx.<name>(*args, **kwargs)` against `optax.<name>(*args, **kwargs)` (see `both`)."""
+    assert_parity(*both(name, *args, **kwargs), steps=steps, params=params)
 
 
 def transform_tests(cases: list[tuple[str, dict[str, Any], int]]) -> Callable[..., None]:
@@ -258,6 +284,16 @@ def transform_tests(cases: list[tuple[str, dict[str, Any], int]]) -> Callable[..
         check_transform(name, kwargs, steps)
 
     return test_transform
+
+
+def optimizer_tests(cases: list[tuple[str, dict[str, Any], int]], *args: Any) -> Callable[..., None]:
+    """`(optimizer name, kwargs, steps)` cases, each built as `<name>(*args, **kwargs)`, vs optax."""
+
+    @pytest.mark.parametrize("name, kwargs, steps", cases, ids=[case_id(n, k) for n, k, _ in cases])
+    def test_optimizer(name, kwargs, steps):
+        check_named(name, *args, steps=steps, **kwargs)
+
+    return test_optimizer
 
 
 def optimizer_defaults_tests(names: list[str]) -> Callable[..., None]:

@@ -3,25 +3,19 @@
 The cases of the family; the test bodies are the `*_tests` factories of tests/parity/harness.py.
 """
 
-import jax
-import jax.numpy as jnp
 import optax
 
 import gdx
 from tests.parity.harness import (
     assert_parity,
+    decaying_from,
+    not_a_vector,
     optimizer_defaults_tests,
     optimizer_schedule_tests,
     transform_tests,
 )
 
-
-def decaying_weight_decay(count):
-    return 1e-2 * 0.98 ** count.astype(jnp.float32)
-
-
-def not_a_vector(params):
-    return jax.tree.map(lambda x: x.ndim > 1, params)
+decaying_weight_decay = decaying_from(1e-2, 0.98)
 
 
 TRANSFORM_CASES = [

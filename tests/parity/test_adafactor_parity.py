@@ -1,22 +1,8 @@
 """Adafactor against optax (params after every step, final state)."""
 
 import jax.numpy as jnp
-import pytest
 
-from tests.parity.harness import assert_parity, both
-
-MASK = {
-    "dense": {"kernel": True, "bias": False},
-    "conv": (True,),
-    "scale": False,
-    "matrix": True,
-    "embedding": True,
-}
-
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
+from tests.parity.harness import MASK, decaying, optimizer_tests
 
 OPTIMIZER_CASES = [
     ("adafactor", dict(learning_rate=1e-2, min_dim_size_to_factor=2), 100),
@@ -49,10 +35,4 @@ OPTIMIZER_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, kwargs, steps",
-    OPTIMIZER_CASES,
-    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in OPTIMIZER_CASES],
-)
-def test_optimizer(name, kwargs, steps):
-    assert_parity(*both(name, **kwargs), steps=steps)
+test_optimizer = optimizer_tests(OPTIMIZER_CASES)

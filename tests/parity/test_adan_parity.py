@@ -4,19 +4,12 @@ The cases of the family; the test bodies are the `*_tests` factories of tests/pa
 """
 
 from tests.parity.harness import (
+    MASK,
     large_gradient_tests,
     optimizer_defaults_tests,
     optimizer_schedule_tests,
     transform_tests,
 )
-
-MASK = {
-    "dense": {"kernel": True, "bias": False},
-    "conv": (True,),
-    "scale": False,
-    "matrix": True,
-    "embedding": True,
-}
 
 TRANSFORM_CASES = [
     ("scale_by_adan", {}, 100),

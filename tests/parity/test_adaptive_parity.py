@@ -3,38 +3,23 @@
 Main cases run 100 steps; variants fewer (compile time dominates a case).
 """
 
-import jax
 import jax.numpy as jnp
 import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity
+from tests.parity.harness import (
+    MASK,
+    assert_parity,
+    check_named,
+    decaying,
+    decaying_from,
+    not_a_vector,
+    optimizer_tests,
+    transform_tests,
+)
 
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
-
-def decaying_weight_decay(count):
-    return 1e-2 * 0.98 ** count.astype(jnp.float32)
-
-
-def not_a_vector(params):
-    return jax.tree.map(lambda x: x.ndim > 1, params)
-
-
-MASK = {
-    "dense": {"kernel": True, "bias": False},
-    "conv": (True,),
-    "scale": False,
-    "matrix": True,
-    "embedding": True,
-}
-
-
-def check(name, *args, steps=100, **kwargs):
-    assert_parity(getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs), steps=steps)
+decaying_weight_decay = decaying_from(1e-2, 0.98)
 
 
 # --- low-level transforms ---------------------------------------------------------
@@ -61,16 +46,7 @@ TRANSFORM_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, kwargs, steps",
-    TRANSFORM_CASES,
-    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in TRANSFORM_CASES],
-)
-def test_transform(name, kwargs, steps):
-    # Scaled down so 100 unit-size steps keep the params in a well-conditioned range.
-    gdx_tx = gdx.chain(getattr(gdx, name)(**kwargs), gdx.scale(-0.05))
-    optax_tx = optax.chain(getattr(optax, name)(**kwargs), optax.scale(-0.05))
-    assert_parity(gdx_tx, optax_tx, steps=steps)
+test_transform = transform_tests(TRANSFORM_CASES)
 
 
 # --- optimizers -----------------------------------------------------------------------
@@ -99,24 +75,18 @@ OPTIMIZER_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, kwargs, steps",
-    OPTIMIZER_CASES,
-    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in OPTIMIZER_CASES],
-)
-def test_optimizer(name, kwargs, steps):
-    check(name, 1e-2, steps=steps, **kwargs)
+test_optimizer = optimizer_tests(OPTIMIZER_CASES, 1e-2)
 
 
 # Every optimizer scales by the learning rate through the same `scale_by_learning_rate`,
 # so a few representatives cover schedules.
 @pytest.mark.parametrize("name", ["adam", "adagrad"])
 def test_optimizer_with_schedule(name):
-    check(name, decaying, steps=50)
+    check_named(name, decaying, steps=50)
 
 
 def test_adamw_with_schedules_and_callable_mask():
-    check(
+    check_named(
         "adamw",
         decaying,
         weight_decay=decaying_weight_decay,
@@ -127,7 +97,9 @@ def test_adamw_with_schedules_and_callable_mask():
 
 
 def test_rmsprop_centered_momentum_with_schedule():
-    check("rmsprop", decaying, centered=True, momentum=0.9, nesterov=True, bias_correction=True, steps=50)
+    check_named(
+        "rmsprop", decaying, centered=True, momentum=0.9, nesterov=True, bias_correction=True, steps=50
+    )
 
 
 def test_adam_large_gradients_stay_in_parity():

@@ -4,17 +4,12 @@ Params are compared after every step and the final state leaf by leaf
 (harness); one jitted scan per case and library.
 """
 
-import jax
 import jax.numpy as jnp
 import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity, make_params
-
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
+from tests.parity.harness import assert_parity, decaying, make_params, not_a_vector
 
 
 def b3_warmup(count):
@@ -25,10 +20,6 @@ def b3_warmup(count):
 
 def alpha_warmup(count):
     return 5.0 * jnp.minimum(count.astype(jnp.float32) / 20.0, 1.0)
-
-
-def not_a_vector(params):
-    return jax.tree.map(lambda x: x.ndim > 1, params)
 
 
 CASES = {

@@ -9,12 +9,7 @@ import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity, make_params
-
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
+from tests.parity.harness import assert_parity, decaying, make_params
 
 CASES = {
     "adopt-defaults": (lambda lib: lib.adopt(0.01), 100),

@@ -6,28 +6,16 @@ import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity, make_params, optax_promotion
+from tests.parity.harness import MASK, assert_parity, decaying_from, make_params, optax_promotion
 
-
-def decaying(count):
-    return 0.1 * 0.99 ** count.astype(jnp.float32)
-
-
-# A mask over make_params(): decay everything but the biases and the scalar.
-DICT_MASK = {
-    "dense": {"kernel": True, "bias": False},
-    "conv": (True,),
-    "scale": False,
-    "matrix": True,
-    "embedding": True,
-}
+decaying = decaying_from(0.1)
 
 
 def test_add_decayed_weights():
     assert_parity(gdx.add_decayed_weights(0.1), optax.add_decayed_weights(0.1), steps=100)
 
 
-@pytest.mark.parametrize("weight_decay, mask", [(0.3, DICT_MASK), (0.0, None)], ids=["mask", "zero"])
+@pytest.mark.parametrize("weight_decay, mask", [(0.3, MASK), (0.0, None)], ids=["mask", "zero"])
 def test_add_decayed_weights_variants(weight_decay, mask):
     assert_parity(
         gdx.add_decayed_weights(weight_decay, mask), optax.add_decayed_weights(weight_decay, mask), steps=30

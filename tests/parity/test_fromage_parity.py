@@ -1,14 +1,6 @@
 """Fromage against optax (params after every step, final state)."""
 
-import jax.numpy as jnp
-import pytest
-
-from tests.parity.harness import assert_parity, both
-
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
+from tests.parity.harness import decaying, optimizer_tests
 
 OPTIMIZER_CASES = [
     ("fromage", dict(learning_rate=1e-2), 100),
@@ -16,10 +8,4 @@ OPTIMIZER_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, kwargs, steps",
-    OPTIMIZER_CASES,
-    ids=[f"{name}-{'-'.join(kwargs) or 'defaults'}" for name, kwargs, _ in OPTIMIZER_CASES],
-)
-def test_optimizer(name, kwargs, steps):
-    assert_parity(*both(name, **kwargs), steps=steps)
+test_optimizer = optimizer_tests(OPTIMIZER_CASES)

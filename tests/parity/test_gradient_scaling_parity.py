@@ -7,13 +7,7 @@ import optax
 import pytest
 
 import gdx
-
-
-def assert_same_tree(ours, theirs, rtol=1e-6):
-    assert jax.tree.structure(ours) == jax.tree.structure(theirs)
-    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_allclose(np.asarray(a, np.float32), np.asarray(b, np.float32), rtol=rtol, atol=1e-7)
+from tests.parity.calls import assert_same_tree
 
 
 @pytest.mark.parametrize("scale", [0.0, 1.0, 0.5, -3.0])

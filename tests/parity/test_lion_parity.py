@@ -1,47 +1,25 @@
 """lion against optax (params after every step, final state)."""
 
-import jax
 import jax.numpy as jnp
 import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity
+from tests.parity.harness import MASK, assert_parity, check_named, decaying_from, not_a_vector
 
-
-def decaying(count):
-    return 0.1 * 0.99 ** count.astype(jnp.float32)
-
-
-def not_a_vector(params):
-    return jax.tree.map(lambda x: x.ndim > 1, params)
-
-
-MASK = {
-    "dense": {"kernel": True, "bias": False},
-    "conv": (True,),
-    "scale": False,
-    "matrix": True,
-    "embedding": True,
-}
-
-
-def check(name, *args, steps=100, params=None, **kwargs):
-    assert_parity(
-        getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs), steps=steps, params=params
-    )
+decaying = decaying_from(0.1)
 
 
 def test_lion():
-    check("lion", 1e-2)
+    check_named("lion", 1e-2)
 
 
 def test_lion_non_default():
-    check("lion", 3e-3, b1=0.8, b2=0.95, mu_dtype=jnp.bfloat16, weight_decay=0.1, mask=MASK, steps=50)
+    check_named("lion", 3e-3, b1=0.8, b2=0.95, mu_dtype=jnp.bfloat16, weight_decay=0.1, mask=MASK, steps=50)
 
 
 def test_lion_schedules():
-    check("lion", decaying, weight_decay=decaying, mask=not_a_vector, steps=50)
+    check_named("lion", decaying, weight_decay=decaying, mask=not_a_vector, steps=50)
 
 
 def test_scale_by_lion():

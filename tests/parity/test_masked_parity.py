@@ -1,30 +1,16 @@
 """masked against optax (params after every step, final state)."""
 
-import jax
 import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity
-
-# A mask over make_params(): decay everything but the biases and the scalar.
-DICT_MASK = {
-    "dense": {"kernel": True, "bias": False},
-    "conv": (True,),
-    "scale": False,
-    "matrix": True,
-    "embedding": True,
-}
-
-
-def not_a_vector(params):
-    return jax.tree.map(lambda x: x.ndim > 1, params)
+from tests.parity.harness import MASK, assert_parity, not_a_vector
 
 
 @pytest.mark.parametrize(
     "mask",
     [
-        DICT_MASK,
+        MASK,
         not_a_vector,
         {"dense": False, "conv": False, "scale": False, "matrix": False, "embedding": False},
     ],

@@ -14,11 +14,7 @@ import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity, make_params
-
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
+from tests.parity.harness import assert_parity, decaying, make_params
 
 
 def dimension_numbers(library):

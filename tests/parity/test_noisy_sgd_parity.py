@@ -7,11 +7,7 @@ import optax
 import pytest
 
 import gdx
-from tests.parity.harness import TOLERANCES, both, make_params, optax_promotion, run_trajectory
-
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
+from tests.parity.harness import TOLERANCES, both, decaying, make_params, optax_promotion, run_trajectory
 
 
 def noise_params():

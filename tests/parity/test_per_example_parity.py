@@ -2,11 +2,11 @@
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 import pytest
 
 import gdx
+from tests.parity.calls import assert_same_tree
 from tests.parity.harness import optax_promotion
 
 
@@ -17,13 +17,6 @@ def per_example_grads(dtype=jnp.float32):
         "b": (2.0 * jax.random.normal(keys[1], (5, 2), jnp.float32)).astype(dtype),
         "s": jax.random.normal(keys[2], (5,), jnp.float32).astype(dtype),
     }
-
-
-def assert_same_tree(ours, theirs, rtol=1e-6):
-    assert jax.tree.structure(ours) == jax.tree.structure(theirs)
-    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_allclose(np.asarray(a, np.float32), np.asarray(b, np.float32), rtol=rtol, atol=1e-7)
 
 
 @pytest.mark.parametrize("clip", [0.0, 0.5, 1.5, 3.0, jnp.inf])

@@ -4,11 +4,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from tests.parity.harness import assert_parity, both, check_transform, make_params
-
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
+from tests.parity.harness import assert_parity, both, check_transform, decaying, make_params
 
 
 def half_squared_norm(params, step):

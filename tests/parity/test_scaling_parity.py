@@ -1,15 +1,12 @@
 """scale, scale_by_schedule, scale_by_learning_rate against optax."""
 
-import jax.numpy as jnp
 import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity
+from tests.parity.harness import assert_parity, decaying_from
 
-
-def decaying(count):
-    return 0.1 * 0.97 ** count.astype(jnp.float32)
+decaying = decaying_from(0.1, 0.97)
 
 
 @pytest.mark.parametrize("step_size", [0.1, -3.0])

@@ -16,11 +16,6 @@ import pytest
 import gdx
 from tests.parity.harness import TOLERANCES, assert_parity, make_params, optax_promotion, run_trajectory
 
-
-def decaying(count):
-    return 1e-2 * 0.99 ** count.astype(jnp.float32)
-
-
 SCHEDULE_FREE_CASES = {
     "adamw-defaults": (lambda lib: lib.schedule_free_adamw(), 100),
     "adamw-warmup-weight-decay": (

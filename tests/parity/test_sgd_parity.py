@@ -5,21 +5,13 @@ import optax
 import pytest
 
 import gdx
-from tests.parity.harness import assert_parity
+from tests.parity.harness import check_named, decaying_from
 
-
-def decaying(count):
-    return 0.1 * 0.99 ** count.astype(jnp.float32)
-
-
-def check(name, *args, steps=100, params=None, **kwargs):
-    assert_parity(
-        getattr(gdx, name)(*args, **kwargs), getattr(optax, name)(*args, **kwargs), steps=steps, params=params
-    )
+decaying = decaying_from(0.1)
 
 
 def test_sgd():
-    check("sgd", 0.1)
+    check_named("sgd", 0.1)
 
 
 @pytest.mark.parametrize(
@@ -32,11 +24,11 @@ def test_sgd():
     ids=["momentum", "nesterov", "bf16-accumulator"],
 )
 def test_sgd_momentum(kwargs):
-    check("sgd", 0.05, **kwargs)
+    check_named("sgd", 0.05, **kwargs)
 
 
 def test_sgd_schedule():
-    check("sgd", decaying, momentum=0.9, steps=50)
+    check_named("sgd", decaying, momentum=0.9, steps=50)
 
 
 def test_sgd_without_momentum_state_layout():

@@ -1,4 +1,5 @@
-"""`trace` and `ema`: the rules, accumulator dtypes, bfloat16 state under scan, validation, bad grads."""
+"""`trace` and `ema`: the rules, accumulator dtypes, bfloat16 state under scan, bad grads
+(bad hyperparameters: tests/optimizers/test_generic.py)."""
 
 import jax
 import jax.numpy as jnp
@@ -50,20 +51,6 @@ def test_bfloat16_state_survives_float32_hyperparameters_under_scan():
     (params, state), _ = jax.jit(lambda c: jax.lax.scan(body, c, length=3))((params, tx.init(params)))
     assert params["w"].dtype == jnp.bfloat16
     assert state[3].trace["w"].dtype == jnp.bfloat16
-
-
-# --- validation ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "build, name",
-    [
-        (lambda: gdx.ema(1.0), "decay"),
-    ],
-)
-def test_bad_hyperparameters_are_rejected_naming_the_argument(build, name):
-    with pytest.raises(ValueError, match=name):
-        build()
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from flax import nnx
 
 import gdx
 from tests.parity.harness import optax_promotion
+from tests.test_flax_interop import batch, train_nnx
 
 
 class TwoLayers(nnx.Module):
@@ -24,26 +25,10 @@ class TwoLayers(nnx.Module):
 NNX_LABELS = {"fc/bias": "no_decay", "fc/kernel": "decay", "out/bias": "no_decay", "out/kernel": "decay"}
 
 
-def _batch():
-    x = jax.random.normal(jax.random.key(0), (16, 4))
-    return x, jnp.sin(x).sum(axis=1, keepdims=True)
-
-
 def _train_nnx(lib, param_labels, steps=5):
     """adamw with strong decay on the kernels, adam (no decay) on the biases, inside `nnx.Optimizer`."""
-    model = TwoLayers(nnx.Rngs(0))
     transforms = {"decay": lib.adamw(1e-2, weight_decay=0.5), "no_decay": lib.adam(1e-2)}
-    optimizer = nnx.Optimizer(model, lib.partition(transforms, param_labels), wrt=nnx.Param)
-    x, y = _batch()
-
-    @nnx.jit
-    def step(model, optimizer):
-        grads = nnx.grad(lambda m: jnp.mean((m(x) - y) ** 2))(model)
-        optimizer.update(model, grads)
-
-    for _ in range(steps):
-        step(model, optimizer)
-    return nnx.to_pure_dict(nnx.state(model, nnx.Param))
+    return train_nnx(lib.partition(transforms, param_labels), steps, model=TwoLayers(nnx.Rngs(0)))
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +97,7 @@ class LinenMLP(nn.Module):
 
 
 def _train_linen(lib, param_labels, steps=5):
-    x, y = _batch()
+    x, y = batch()
     params = LinenMLP().init(jax.random.key(0), x)["params"]
     tx = lib.partition({"decay": lib.adamw(1e-2, weight_decay=0.5), "no_decay": lib.adam(1e-2)}, param_labels)
     state = tx.init(params)

@@ -1,4 +1,5 @@
-"""SAM beyond optax parity: validation, a zero gradient, missing params and the adversarial step."""
+"""SAM beyond optax parity: a zero gradient, missing params and the adversarial step (bad
+hyperparameters: tests/optimizers/test_generic.py)."""
 
 import jax
 import jax.numpy as jnp
@@ -6,17 +7,6 @@ import numpy as np
 import pytest
 
 import gdx
-
-
-@pytest.mark.parametrize(
-    ("make", "argument"),
-    [
-        (lambda: gdx.sam(gdx.sgd(0.1), gdx.sgd(0.1), sync_period=0), "sync_period"),
-    ],
-)
-def test_bad_hyperparameters_raise_naming_the_argument(make, argument):
-    with pytest.raises(ValueError, match=argument):
-        make()
 
 
 def _sam():
